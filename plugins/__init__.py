@@ -1,0 +1,1 @@
+"""Quorum's built-in plugins, registered exactly like a third party's (see `server.plugins.BUILTINS`)."""

@@ -1,0 +1,1 @@
+"""Built-in exporters: each streams export rows out as bytes in one file format."""

@@ -1,0 +1,1 @@
+"""Built-in importers: each turns an uploaded file into numbered records."""

@@ -1,0 +1,141 @@
+"""The static judge: a criterion's `checks` (required fields, word limits, distinctness, …) run deterministically."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import msgspec
+
+from server.hookspecs import hookimpl
+from server.plugin_types import CriterionView, Judge, JudgeRequest, Verdict
+
+
+class CheckInvalid(Exception):
+    """A criterion's checks cannot be run as written."""
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else value if isinstance(value, str) else str(value)
+
+
+def _normal(value: Any) -> str:
+    """Words only, case-folded: "Sales  dashboard." and "sales dashboard" are the same text."""
+    return " ".join(re.findall(r"\w+", _text(value).casefold()))
+
+
+def _words(n: int) -> str:
+    return f"{n} word" if n == 1 else f"{n} words"
+
+
+def _is_empty(value: Any) -> bool:
+    """Absent, blank text, or an empty list or mapping; 0 and False are answers."""
+    if isinstance(value, str):
+        return not value.strip()
+    return value is None or (isinstance(value, list | dict) and not value)
+
+
+def _required(fields: list[str], response: dict, inputs: dict) -> Iterator[str]:
+    for field in fields:
+        if _is_empty(response.get(field)):
+            yield f"{field} is required"
+
+
+def _min_words(limits: dict[str, int], response: dict, inputs: dict) -> Iterator[str]:
+    for field, least in limits.items():
+        count = len(_text(response.get(field)).split())
+        if count < least:
+            yield f"{field} has {_words(count)}; at least {least} required"
+
+
+def _max_words(limits: dict[str, int], response: dict, inputs: dict) -> Iterator[str]:
+    for field, most in limits.items():
+        count = len(_text(response.get(field)).split())
+        if count > most:
+            yield f"{field} has {_words(count)}; at most {most} allowed"
+
+
+def _distinct(pairs: list[tuple[str, str]], response: dict, inputs: dict) -> Iterator[str]:
+    for a, b in pairs:
+        if _normal(response.get(a)) == _normal(response.get(b)):
+            yield f"{a} and {b} must differ but say the same"
+
+
+def _not_input(sources: dict[str, str], response: dict, inputs: dict) -> Iterator[str]:
+    for field, name in sources.items():
+        if name not in inputs:
+            raise CheckInvalid(f"not_input: the task has no input {name!r}")
+        given, said = _normal(inputs[name]), _normal(response.get(field))
+        if given and said == given:
+            yield f"{field} only repeats the input {name}"
+        elif given and f" {given} " in f" {said} ":
+            yield f"{field} copies the input {name} word for word"
+
+
+def _range(bounds: dict[str, tuple[float, float]], response: dict, inputs: dict) -> Iterator[str]:
+    for field, (low, high) in bounds.items():
+        value = response.get(field)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            yield f"{field} must be a number from {low:g} to {high:g}"
+        elif not low <= value <= high:
+            yield f"{field} is {value}; it must be from {low:g} to {high:g}"
+
+
+Check = Callable[[Any, dict, dict], Iterator[str]]
+
+# check key -> (the shape its settings must have, the check)
+CHECKS: dict[str, tuple[Any, Check]] = {
+    "required": (list[str], _required),
+    "min_words": (dict[str, int], _min_words),
+    "max_words": (dict[str, int], _max_words),
+    "distinct": (list[tuple[str, str]], _distinct),
+    "not_input": (dict[str, str], _not_input),
+    "range": (dict[str, tuple[float, float]], _range),
+}
+
+
+def _compile(checks: dict[str, Any]) -> list[tuple[Check, Any]]:
+    unknown = sorted(set(checks) - CHECKS.keys())
+    if unknown:
+        named = "unknown check" if len(unknown) == 1 else "unknown checks"
+        raise CheckInvalid(f"{named} {', '.join(unknown)}; known checks: {', '.join(CHECKS)}")
+    compiled = []
+    for key, settings in checks.items():
+        shape, check = CHECKS[key]
+        try:
+            compiled.append((check, msgspec.convert(settings, shape)))
+        except msgspec.ValidationError as exc:
+            raise CheckInvalid(f"{key}: {exc}") from exc
+    return compiled
+
+
+class StaticJudge(Judge):
+    name = "static"
+    version = "1"
+    cheap = True
+
+    def covers(self, criterion: CriterionView) -> bool:
+        return bool(criterion.checks)
+
+    def judge(self, request: JudgeRequest) -> list[Verdict]:
+        return [
+            self._verdict(criterion, request.response, request.task.inputs)
+            for criterion in request.criteria
+            if self.covers(criterion)
+        ]
+
+    def _verdict(self, criterion: CriterionView, response: dict, inputs: dict) -> Verdict:
+        try:
+            broken = [problem for check, settings in _compile(criterion.checks)
+                      for problem in check(settings, response, inputs)]
+        except CheckInvalid as exc:
+            return Verdict(criterion=criterion.name, verdict="error", comment=str(exc))
+        if broken:
+            return Verdict(criterion=criterion.name, verdict="fail", comment=". ".join(broken))
+        return Verdict(criterion=criterion.name, verdict="pass")
+
+
+@hookimpl
+def quorum_judges():
+    return [StaticJudge()]

@@ -1,0 +1,148 @@
+"""Projects: creation from a task type, their datapoint structure, versions, and the views plugins get."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import msgspec
+
+from server import plugins
+from server.core import events
+from server.db import database
+from server.errors import Invalid, NotFound
+from server.models import Criterion, Entity, Project, ProjectVersion, Space
+from server.plugin_types import CriterionView, InputEntity, Options, OutputEntity, ResponseInvalid, TaskType, TaskView
+
+
+class ProjectSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """What an owner sets when creating or editing a project."""
+
+    name: str
+    task_type: str
+    description: str = ""
+    guidelines: str = ""
+    options: dict = {}
+    overlap: int | None = None           # None: config assignment.default_overlap
+    lease_minutes: float | None = None   # None: config assignment.lease_minutes
+    price_cents: int = 0
+    require_calibration: bool = False
+    judges: list[str] = msgspec.field(default_factory=lambda: ["static"])
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """A project's task type and parsed options, cached per project version."""
+
+    task_type: TaskType
+    options: Options
+    inputs: list[InputEntity]
+    outputs: list[OutputEntity]
+
+
+_runtime_cache: dict[tuple[int, int, bytes], Runtime] = {}
+
+
+def runtime(project: Project) -> Runtime:
+    key = (project.id, project.version, msgspec.json.encode(project.options))
+    cached = _runtime_cache.get(key)
+    if cached is None:
+        task_type = plugins.registry().task_type(project.task_type)
+        options = task_type.parse_options(project.options)
+        cached = Runtime(task_type, options, task_type.inputs(options), task_type.outputs(options))
+        _runtime_cache[key] = cached
+    return cached
+
+
+def task_view(project: Project, task_id: int, ext_id: str, data: dict) -> TaskView:
+    """The task as plugins see it: inputs resolved through the project's field mapping."""
+    mapping = project.input_map or {}
+    inputs = {e.name: data.get(mapping.get(e.name, e.name)) for e in runtime(project).inputs}
+    return TaskView(id=task_id, ext_id=ext_id, inputs=inputs, data=data)
+
+
+def create(settings: ProjectSettings, created_by: int | None, space: Space,
+           default_overlap: int = 1, default_lease_minutes: float = 30.0) -> Project:
+    registry = plugins.registry()
+    if settings.overlap is None:
+        settings.overlap = default_overlap
+    if settings.lease_minutes is None:
+        settings.lease_minutes = default_lease_minutes
+    if settings.task_type not in registry.task_types:
+        raise Invalid(f"unknown task type {settings.task_type!r}; available: {', '.join(sorted(registry.task_types))}",
+                      field="task_type")
+    _check_settings(settings, registry)
+    task_type = registry.task_type(settings.task_type)
+    try:
+        options = task_type.parse_options(settings.options)
+    except ResponseInvalid as exc:
+        raise Invalid(exc.message, field=exc.field) from exc
+    with database.atomic():
+        project = Project.create(
+            space=space, name=settings.name.strip(), description=settings.description,
+            task_type=settings.task_type, options=msgspec.to_builtins(options),
+            guidelines=settings.guidelines, overlap=settings.overlap,
+            lease_seconds=settings.lease_minutes * 60, price_cents=settings.price_cents,
+            require_calibration=settings.require_calibration, judges=settings.judges,
+            created_by=created_by,
+        )
+        _write_structure(project, task_type, options)
+        for position, criterion in enumerate(task_type.default_criteria(options)):
+            Criterion.create(project=project, name=criterion.name, entities=criterion.entities,
+                             rule=criterion.rule, checks=criterion.checks,
+                             severity=criterion.severity, position=position)
+        snapshot(project)
+        events.record("project.created", actor=created_by, project=project.id,
+                      task_type=settings.task_type, name=project.name)
+    return project
+
+
+def _check_settings(settings: ProjectSettings, registry) -> None:
+    if not settings.name.strip():
+        raise Invalid("name must not be empty", field="name")
+    if not 1 <= settings.overlap <= 100:
+        raise Invalid("overlap must be between 1 and 100", field="overlap")
+    if settings.lease_minutes <= 0:
+        raise Invalid("lease_minutes must be positive", field="lease_minutes")
+    if settings.price_cents < 0:
+        raise Invalid("price_cents must not be negative", field="price_cents")
+    for name in settings.judges:
+        if name not in registry.judges:
+            raise Invalid(f"unknown judge {name!r}; available: {', '.join(sorted(registry.judges))}", field="judges")
+
+
+def _write_structure(project: Project, task_type: TaskType, options: Options) -> None:
+    rows = [dict(project=project, direction="input", name=e.name, type=e.type, position=i,
+                 settings=msgspec.to_builtins(e)) for i, e in enumerate(task_type.inputs(options))]
+    rows += [dict(project=project, direction="output", name=e.name, type=e.type, position=i,
+                  settings=msgspec.to_builtins(e)) for i, e in enumerate(task_type.outputs(options))]
+    Entity.insert_many(rows).execute()
+
+
+def criteria(project: Project) -> list[CriterionView]:
+    return [CriterionView(name=c.name, entities=c.entities, rule=c.rule, checks=c.checks, severity=c.severity)
+            for c in Criterion.select().where(Criterion.project == project).order_by(Criterion.position)]
+
+
+def snapshot(project: Project) -> ProjectVersion:
+    """Freeze the project's instructions, structure and criteria as version `project.version`."""
+    rt = runtime(project)
+    data = {
+        "description": project.description, "guidelines": project.guidelines,
+        "options": project.options, "overlap": project.overlap, "judges": project.judges,
+        "inputs": msgspec.to_builtins(rt.inputs), "outputs": msgspec.to_builtins(rt.outputs),
+        "criteria": msgspec.to_builtins(criteria(project)),
+    }
+    return ProjectVersion.create(project=project, number=project.version, snapshot=data)
+
+
+def get(project_id: int) -> Project:
+    project = Project.get_or_none(Project.id == project_id)
+    if project is None:
+        raise NotFound(f"project {project_id} not found")
+    return project
+
+
+def visible_to(space_roles: dict[int, str]) -> list[Project]:
+    if not space_roles:
+        return []
+    return list(Project.select().where(Project.space.in_(list(space_roles))).order_by(Project.id))

@@ -1,0 +1,77 @@
+"""The peewee database, chosen by URL: SQLite (default) or PostgreSQL for scale-out.
+
+Models bind to `database`, a DatabaseProxy initialised once at start-up by `connect()`.
+Connections are per thread and kept open (peewee's autoconnect), so a request does not
+pay for connection set-up; PostgreSQL uses a pool.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+import peewee
+from playhouse.pool import PooledPostgresqlDatabase
+
+database = peewee.DatabaseProxy()
+
+
+def is_sqlite(db: peewee.Database | None = None) -> bool:
+    db = db or database.obj
+    return isinstance(db, peewee.SqliteDatabase)
+
+
+def open_database(url: str, busy_timeout_ms: int = 10000, pool_size: int = 40) -> peewee.Database:
+    """A peewee Database for `url` (sqlite:///path or postgresql://…), not yet bound."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else parsed.path
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return peewee.SqliteDatabase(
+            path,
+            timeout=busy_timeout_ms / 1000,
+            pragmas={
+                "journal_mode": "wal",
+                "synchronous": "normal",
+                "foreign_keys": 1,
+                "busy_timeout": busy_timeout_ms,
+                "cache_size": -32000,
+                "temp_store": "memory",
+            },
+            autoconnect=True,
+        )
+    if parsed.scheme in ("postgres", "postgresql"):
+        return PooledPostgresqlDatabase(
+            parsed.path.lstrip("/"),
+            user=parsed.username,
+            password=parsed.password,
+            host=parsed.hostname,
+            port=parsed.port or 5432,
+            max_connections=pool_size,
+            stale_timeout=600,
+            autoconnect=True,
+            autorollback=True,
+        )
+    raise ValueError(f"database url: unknown scheme {parsed.scheme!r} (use sqlite:/// or postgresql://)")
+
+
+def connect(url: str, **options) -> peewee.Database:
+    """Open the database for `url` and bind every model to it."""
+    db = open_database(url, **options)
+    database.initialize(db)
+    return db
+
+
+@contextmanager
+def write_transaction():
+    """A transaction that takes the write lock first (SQLite BEGIN IMMEDIATE), so two
+    writers never both read and then collide; PostgreSQL relies on row locks instead."""
+    db = database.obj
+    if is_sqlite(db):
+        with db.atomic(lock_type="IMMEDIATE") as txn:
+            yield txn
+    else:
+        with db.atomic() as txn:
+            yield txn

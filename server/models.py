@@ -1,0 +1,248 @@
+"""The peewee models: every table Quorum keeps, and the indexes its hot paths use.
+
+Times are UTC epoch seconds (floats): cheap to compare in an index on both backends.
+JSON columns hold msgspec-encoded text. The schema these models describe is what
+`migrations/` must produce; tests/test_migrations.py checks the two agree.
+"""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+import peewee as pw
+
+from server.db import database
+
+ROLES = ("owner", "reviewer", "tasker")
+TASK_KINDS = ("live", "training", "evaluation")
+TASK_STATUSES = ("unbatched", "queued", "in_progress", "quality_check", "ready_for_review", "completed")
+BATCH_KINDS = ("calibration", "production")
+ASSIGNMENT_STATUSES = ("active", "submitted", "skipped", "expired", "revoked")
+DECISIONS = ("accept", "reject", "fix")
+
+_encode = msgspec.json.encode
+_decode = msgspec.json.decode
+
+
+def now() -> float:
+    return time.time()
+
+
+class JSONField(pw.TextField):
+    """JSON stored as text, encoded by msgspec (portable across SQLite and PostgreSQL)."""
+
+    def db_value(self, value):
+        return None if value is None else _encode(value).decode()
+
+    def python_value(self, value):
+        return None if value is None else _decode(value)
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class User(BaseModel):
+    username = pw.CharField(max_length=150, unique=True)
+    password_hash = pw.CharField(max_length=255)
+    is_active = pw.BooleanField(default=True)
+    created_at = pw.FloatField(default=now)
+
+
+class ApiToken(BaseModel):
+    """A bearer token; only its SHA-256 is stored."""
+
+    user = pw.ForeignKeyField(User, backref="tokens", on_delete="CASCADE")
+    token_hash = pw.CharField(max_length=64, unique=True)
+    created_at = pw.FloatField(default=now)
+    expires_at = pw.FloatField()
+
+
+class Space(BaseModel):
+    name = pw.CharField(max_length=200, unique=True)
+    created_at = pw.FloatField(default=now)
+
+
+class Membership(BaseModel):
+    space = pw.ForeignKeyField(Space, backref="memberships", on_delete="CASCADE")
+    user = pw.ForeignKeyField(User, backref="memberships", on_delete="CASCADE")
+    role = pw.CharField(max_length=16)
+
+    class Meta:
+        indexes = ((("space", "user"), True),)
+
+
+class Project(BaseModel):
+    space = pw.ForeignKeyField(Space, backref="projects", on_delete="CASCADE")
+    name = pw.CharField(max_length=200)
+    description = pw.TextField(default="")
+    task_type = pw.CharField(max_length=64)
+    options = JSONField(default=dict)          # the task type's own settings (classes, …)
+    guidelines = pw.TextField(default="")
+    overlap = pw.IntegerField(default=1)
+    lease_seconds = pw.FloatField(default=1800.0)
+    price_cents = pw.IntegerField(default=0)
+    require_calibration = pw.BooleanField(default=False)
+    id_field = pw.CharField(max_length=200, default="")
+    input_map = JSONField(default=dict)        # input entity name -> dataset field
+    judges = JSONField(default=list)           # judge names run on every submission
+    version = pw.IntegerField(default=1)
+    created_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = pw.FloatField(default=now)
+
+
+class ProjectVersion(BaseModel):
+    """A frozen snapshot of a project's instructions, structure and criteria."""
+
+    project = pw.ForeignKeyField(Project, backref="versions", on_delete="CASCADE")
+    number = pw.IntegerField()
+    snapshot = JSONField()
+    created_at = pw.FloatField(default=now)
+
+    class Meta:
+        indexes = ((("project", "number"), True),)
+
+
+class Entity(BaseModel):
+    """One entity of a project's datapoint structure: an input taskers see or an output they produce."""
+
+    project = pw.ForeignKeyField(Project, backref="entities", on_delete="CASCADE")
+    direction = pw.CharField(max_length=8)     # input | output
+    name = pw.CharField(max_length=100)
+    type = pw.CharField(max_length=32)         # IMAGE, TEXT, URL, NUMBER | single_choice, text, …
+    position = pw.IntegerField(default=0)
+    settings = JSONField(default=dict)
+
+    class Meta:
+        indexes = ((("project", "direction", "name"), True),)
+
+
+class Batch(BaseModel):
+    project = pw.ForeignKeyField(Project, backref="batches", on_delete="CASCADE")
+    kind = pw.CharField(max_length=16)
+    name = pw.CharField(max_length=200, default="")
+    priority = pw.IntegerField(default=0)
+    size = pw.IntegerField(default=0)
+    created_at = pw.FloatField(default=now)
+
+
+class Task(BaseModel):
+    """An item to label. `open_slots` is overlap minus active leases minus responses;
+    `claimable` mirrors open_slots > 0 so the claim is one equality lookup on an index
+    ordered like the queue: batch priority (`queue_rank`, lower first), then age."""
+
+    project = pw.ForeignKeyField(Project, backref="tasks", on_delete="CASCADE")
+    batch = pw.ForeignKeyField(Batch, null=True, backref="tasks", on_delete="SET NULL")
+    kind = pw.CharField(max_length=16, default="live")
+    ext_id = pw.CharField(max_length=255)
+    data = JSONField()
+    status = pw.CharField(max_length=20, default="unbatched")
+    open_slots = pw.IntegerField(default=0)
+    claimable = pw.IntegerField(default=0)
+    queue_rank = pw.IntegerField(default=0)
+    responses_count = pw.IntegerField(default=0)
+    expected = JSONField(null=True)            # gold answer of a quality task; never shown to taskers
+    created_at = pw.FloatField(default=now)
+    updated_at = pw.FloatField(default=now)
+
+    class Meta:
+        indexes = (
+            (("project", "ext_id"), True),
+            (("project", "kind", "claimable", "queue_rank", "id"), False),
+            (("project", "status", "id"), False),
+        )
+
+
+class Assignment(BaseModel):
+    task = pw.ForeignKeyField(Task, backref="assignments", on_delete="CASCADE")
+    tasker = pw.ForeignKeyField(User, backref="assignments", on_delete="CASCADE")
+    project = pw.ForeignKeyField(Project, on_delete="CASCADE")
+    status = pw.CharField(max_length=16, default="active")
+    claimed_at = pw.FloatField(default=now)
+    expires_at = pw.FloatField()
+    finished_at = pw.FloatField(null=True)
+
+    class Meta:
+        indexes = (
+            (("task", "tasker"), True),
+            (("status", "expires_at"), False),
+            (("tasker", "project", "status"), False),
+        )
+
+
+class Response(BaseModel):
+    assignment = pw.ForeignKeyField(Assignment, unique=True, on_delete="CASCADE")
+    task = pw.ForeignKeyField(Task, backref="responses", on_delete="CASCADE")
+    tasker = pw.ForeignKeyField(User, on_delete="CASCADE")
+    project = pw.ForeignKeyField(Project, on_delete="CASCADE")
+    version = pw.IntegerField(default=1)
+    data = JSONField()
+    duration_seconds = pw.FloatField(default=0.0)
+    judged = pw.CharField(max_length=16, default="pending")   # pending | passed | failed | not_judged
+    rejected = pw.BooleanField(default=False)  # set when a review sends the task back; kept, not deleted
+    created_at = pw.FloatField(default=now)
+
+    class Meta:
+        indexes = ((("project", "task", "id"), False),)
+
+
+class Review(BaseModel):
+    task = pw.ForeignKeyField(Task, backref="reviews", on_delete="CASCADE")
+    reviewer = pw.ForeignKeyField(User, on_delete="CASCADE")
+    decision = pw.CharField(max_length=8)
+    comment = pw.TextField(default="")
+    fixed = JSONField(null=True)               # the corrected response of a `fix`
+    created_at = pw.FloatField(default=now)
+
+    class Meta:
+        indexes = ((("task", "id"), False),)
+
+
+class Criterion(BaseModel):
+    """A pass/fail quality requirement on output entities, checked by judges."""
+
+    project = pw.ForeignKeyField(Project, backref="criteria", on_delete="CASCADE")
+    name = pw.CharField(max_length=200)
+    entities = JSONField(default=list)
+    rule = pw.TextField(default="")            # in plain words, for model judges
+    checks = JSONField(default=dict)           # static checks: required, min_words, max_words, …
+    severity = pw.CharField(max_length=16, default="blocking")
+    position = pw.IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("project", "position"), False),)
+
+
+class JudgeVerdict(BaseModel):
+    response = pw.ForeignKeyField(Response, backref="verdicts", on_delete="CASCADE")
+    criterion = pw.ForeignKeyField(Criterion, null=True, on_delete="SET NULL")
+    criterion_name = pw.CharField(max_length=200)
+    judge = pw.CharField(max_length=64)
+    judge_version = pw.CharField(max_length=32, default="1")
+    verdict = pw.CharField(max_length=8)       # pass | fail | error
+    comment = pw.TextField(default="")
+    confidence = pw.FloatField(null=True)
+    created_at = pw.FloatField(default=now)
+
+
+class Event(BaseModel):
+    """The append-only audit trail: every decision and change."""
+
+    at = pw.FloatField(default=now)
+    kind = pw.CharField(max_length=64)
+    actor = pw.IntegerField(null=True)
+    project = pw.IntegerField(null=True)
+    task = pw.IntegerField(null=True)
+    data = JSONField(default=dict)
+
+    class Meta:
+        indexes = ((("project", "id"), False),)
+
+
+MODELS = (
+    User, ApiToken, Space, Membership, Project, ProjectVersion, Entity, Batch,
+    Task, Assignment, Response, Review, Criterion, JudgeVerdict, Event,
+)

@@ -1,0 +1,56 @@
+"""API: the tasker's loop: claim the next task, submit a response, or skip."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Controller, Request, Response, post
+from litestar.status_codes import HTTP_204_NO_CONTENT
+
+from server.core import access, assignment, projects, submissions
+
+
+class ClaimOut(msgspec.Struct, kw_only=True):
+    """What a tasker gets: the task's inputs and the lease; nothing that tells one kind of task from another."""
+
+    assignment_id: int
+    task_id: int
+    project_id: int
+    inputs: dict
+    expires_at: float
+
+
+class SubmitRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    response: dict
+
+
+class SkipOut(msgspec.Struct, kw_only=True):
+    assignment_id: int
+    status: str = "skipped"
+
+
+class LabelingController(Controller):
+    path = "/"
+
+    @post("/projects/{project_id:int}/claim", sync_to_thread=True, status_code=200,
+          summary="Claim the next task under a lease; 204 when nothing is left for this tasker",
+          responses={204: None})
+    def claim(self, request: Request, project_id: int, user: int) -> ClaimOut | Response:
+        project = access.require_tasker(user, project_id)
+        sweep_every = request.app.state.config.assignment.sweep_seconds
+        claimed = assignment.claim(project, user, sweep_every)
+        if claimed is None:
+            return Response(content=b"", status_code=HTTP_204_NO_CONTENT)
+        inputs = projects.task_view(project, claimed.task_id, claimed.ext_id, claimed.data).inputs
+        return ClaimOut(assignment_id=claimed.assignment_id, task_id=claimed.task_id, project_id=project.id,
+                        inputs=inputs, expires_at=claimed.expires_at)
+
+    @post("/assignments/{assignment_id:int}/submit", sync_to_thread=True, status_code=200,
+          summary="Submit a response for an assignment the caller holds")
+    def submit(self, assignment_id: int, data: SubmitRequest, user: int) -> submissions.Submitted:
+        return submissions.submit(assignment_id, user, data.response)
+
+    @post("/assignments/{assignment_id:int}/skip", sync_to_thread=True, status_code=200,
+          summary="Give the task back; it will not be offered to this tasker again")
+    def skip(self, assignment_id: int, user: int) -> SkipOut:
+        assignment.skip(assignment_id, user)
+        return SkipOut(assignment_id=assignment_id)
