@@ -52,7 +52,6 @@ def open_database(url: str, busy_timeout_ms: int = 10000, pool_size: int = 40) -
             max_connections=pool_size,
             stale_timeout=600,
             autoconnect=True,
-            autorollback=True,
         )
     raise ValueError(f"database url: unknown scheme {parsed.scheme!r} (use sqlite:/// or postgresql://)")
 

@@ -65,12 +65,14 @@ class Registry:
         raise UnknownPlugin(f"no importer reads {media_type or filename or 'this upload'!r}; use one of {', '.join(known)}")
 
 
-def make_manager(disabled: tuple[str, ...] = (), entry_points: bool = True) -> pluggy.PluginManager:
+def make_manager(disabled: tuple[str, ...] = (), entry_points: bool = True, extra: tuple = ()) -> pluggy.PluginManager:
     manager = pluggy.PluginManager("quorum")
     manager.add_hookspecs(hookspecs)
     for path in BUILTINS:
         if path not in disabled:
             manager.register(importlib.import_module(path), name=path)
+    for plugin in extra:
+        manager.register(plugin)
     if entry_points:
         manager.load_setuptools_entrypoints("quorum")
     for name in disabled:
@@ -116,9 +118,9 @@ def _per_plugin(manager: pluggy.PluginManager, hook_name: str):
 _state: dict = {}
 
 
-def configure(disabled: tuple[str, ...] = (), entry_points: bool = True) -> Registry:
-    """Load plugins once per process (start-up, CLI, tests)."""
-    manager = make_manager(disabled, entry_points)
+def configure(disabled: tuple[str, ...] = (), entry_points: bool = True, extra: tuple = ()) -> Registry:
+    """Load plugins once per process (start-up, CLI, tests); `extra` registers plugin objects directly."""
+    manager = make_manager(disabled, entry_points, extra)
     _state["manager"] = manager
     _state["registry"] = build_registry(manager)
     return _state["registry"]

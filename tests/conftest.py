@@ -62,7 +62,16 @@ def quorum(tmp_path, backend):
         url = PG_URL
     config = boot(make_config(tmp_path, url))
     yield config
-    db.database.close()
+    close_all()
+
+
+def close_all() -> None:
+    """Close this thread's connection and, for a pool, every pooled one (other threads' too)."""
+    database = db.database.obj
+    if hasattr(database, "close_all"):
+        database.close_all()
+    elif not database.is_closed():
+        database.close()
 
 
 class Api:

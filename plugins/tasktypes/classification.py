@@ -8,7 +8,15 @@ from pathlib import Path
 import msgspec
 
 from server.hookspecs import hookimpl
-from server.plugin_types import InputEntity, Options, OutputEntity, ResponseInvalid, TaskType, TaskView
+from server.plugin_types import (
+    CriterionView,
+    InputEntity,
+    Options,
+    OutputEntity,
+    ResponseInvalid,
+    TaskType,
+    TaskView,
+)
 
 EXPLANATION_MAX_WORDS = 200
 
@@ -87,6 +95,23 @@ class Classification(TaskType):
                 )
             )
         return entities
+
+    def default_criteria(self, options: ClassificationOptions) -> list[CriterionView]:
+        criteria = [
+            CriterionView(name="Category fits the image", entities=["label"], severity="blocking",
+                          rule="The chosen category matches the image's dominant purpose as the guidelines "
+                               "define it; Uncategorized only when no category fits."),
+        ]
+        if options.subtypes:
+            criteria.append(CriterionView(
+                name="Subtype is right", entities=["label", "subtype"], severity="blocking",
+                rule="Where the category has subtypes, the chosen subtype describes the image."))
+        if options.explanation:
+            criteria.append(CriterionView(
+                name="Explanation given", entities=["explanation"], severity="advisory",
+                rule="The explanation says briefly why the category fits.",
+                checks={"required": ["explanation"], "max_words": {"explanation": EXPLANATION_MAX_WORDS}}))
+        return criteria
 
     def validate(
         self, options: ClassificationOptions, task: TaskView, response: ClassificationResponse

@@ -35,7 +35,7 @@ class Claimed:
 
 def _next_task_sql() -> str:
     p = "?" if is_sqlite() else "%s"
-    lock = "" if is_sqlite() else " FOR UPDATE SKIP LOCKED"
+    lock = "" if is_sqlite() else " FOR NO KEY UPDATE SKIP LOCKED"
     return (
         f"SELECT t.id FROM task t WHERE t.project_id = {p} AND t.kind = 'live' AND t.claimable = 1 "
         f"AND NOT EXISTS (SELECT 1 FROM assignment a WHERE a.task_id = t.id AND a.tasker_id = {p}) "
@@ -55,10 +55,9 @@ def claim(project: Project, tasker_id: int, sweep_every: float = 5.0) -> Claimed
         if held:
             assignment_id, task_id, expires_at = held
         else:
-            row = database.execute_sql(_next_task_sql(), (project.id, tasker_id)).fetchone()
-            if row is None:
+            task_id = _next_task(project.id, tasker_id)
+            if task_id is None:
                 return None
-            task_id = row[0]
             _take_slot(task_id, now)
             expires_at = now + project.lease_seconds
             assignment_id = Assignment.insert(task=task_id, tasker=tasker_id, project=project.id,
@@ -69,6 +68,24 @@ def claim(project: Project, tasker_id: int, sweep_every: float = 5.0) -> Claimed
     return Claimed(assignment_id, task_id, ext_id, data, expires_at)
 
 
+def _next_task(project_id: int, tasker_id: int, attempts: int = 3) -> int | None:
+    """The first claimable task this tasker has never held. On PostgreSQL rows other claims
+    hold are skipped; if all that is left is held, look again briefly before saying "none"."""
+    for _ in range(attempts):
+        row = database.execute_sql(_next_task_sql(), (project_id, tasker_id)).fetchone()
+        if row is not None:
+            return row[0]
+        if is_sqlite() or not _any_claimable(project_id, tasker_id):
+            return None
+        time.sleep(0.01)
+    return None
+
+
+def _any_claimable(project_id: int, tasker_id: int) -> bool:
+    sql = _next_task_sql().replace(" FOR NO KEY UPDATE SKIP LOCKED", "")
+    return database.execute_sql(sql, (project_id, tasker_id)).fetchone() is not None
+
+
 def _take_slot(task_id: int, now: float) -> None:
     (Task.update(open_slots=Task.open_slots - 1,
                  claimable=Case(None, [(Task.open_slots > 1, 1)], 0),
@@ -76,12 +93,25 @@ def _take_slot(task_id: int, now: float) -> None:
      .where(Task.id == task_id).execute())
 
 
+def locked_task(task_id: int, *fields) -> tuple:
+    """Read a task's fields holding its row lock until the transaction ends.
+
+    Every write transaction that touches a task locks the task row first, so locks are
+    always taken task → assignment → response and two writers cannot deadlock. On
+    PostgreSQL the lock is FOR NO KEY UPDATE, which does not block foreign-key checks
+    of rows inserted beside it; SQLite's BEGIN IMMEDIATE already holds the database."""
+    query = Task.select(*fields).where(Task.id == task_id)
+    if not is_sqlite():
+        query = query.for_update("FOR NO KEY UPDATE")
+    return query.tuples().get()
+
+
 def release_slot(task_id: int, now: float) -> None:
     """A lease ended without a response (skip, expiry, revocation): the slot opens again."""
-    task = Task.select(Task.status, Task.open_slots, Task.responses_count, Task.project).where(Task.id == task_id).get()
-    overlap = Project.select(Project.overlap).where(Project.id == task.project_id).scalar()
-    active = overlap - task.open_slots - task.responses_count - 1
-    status = task.status
+    status, open_slots, responses, project_id = locked_task(
+        task_id, Task.status, Task.open_slots, Task.responses_count, Task.project)
+    overlap = Project.select(Project.overlap).where(Project.id == project_id).scalar()
+    active = overlap - open_slots - responses - 1
     if status in ("queued", "in_progress"):
         status = "in_progress" if active > 0 else "queued"
     (Task.update(open_slots=Task.open_slots + 1, claimable=1, status=status, updated_at=now)
@@ -98,11 +128,14 @@ def active_assignment(assignment_id: int, tasker_id: int) -> Assignment:
 
 def skip(assignment_id: int, tasker_id: int) -> None:
     now = time.time()
+    assignment = active_assignment(assignment_id, tasker_id)
     with write_transaction():
-        assignment = active_assignment(assignment_id, tasker_id)
-        if assignment.status != "active":
-            raise Conflict(f"assignment {assignment_id} is {assignment.status}, not active")
-        Assignment.update(status="skipped", finished_at=now).where(Assignment.id == assignment_id).execute()
+        locked_task(assignment.task_id, Task.id)
+        changed = (Assignment.update(status="skipped", finished_at=now)
+                   .where(Assignment.id == assignment_id, Assignment.status == "active").execute())
+        if not changed:
+            state = Assignment.select(Assignment.status).where(Assignment.id == assignment_id).scalar()
+            raise Conflict(f"assignment {assignment_id} is {state}, not active")
         release_slot(assignment.task_id, now)
         events.record("task.skipped", actor=tasker_id, project=assignment.project_id, task=assignment.task_id,
                       assignment=assignment_id)
@@ -129,6 +162,7 @@ def sweep(limit: int = 1000) -> int:
                         .where(Assignment.status == "active", Assignment.expires_at <= now)
                         .limit(limit).tuples())
             for assignment_id, task_id, project_id, tasker_id in rows:
+                locked_task(task_id, Task.id)
                 changed = (Assignment.update(status="expired", finished_at=now)
                            .where(Assignment.id == assignment_id, Assignment.status == "active").execute())
                 if changed:

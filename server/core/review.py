@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from server.core import events, projects
+from server.core.assignment import locked_task
 from server.core.submissions import validate
 from server.db import write_transaction
 from server.errors import Conflict, Invalid, NotFound
@@ -32,7 +33,7 @@ def review(task_id: int, reviewer_id: int, request: ReviewRequest) -> Task:
     if request.decision == "reject" and not request.comment.strip():
         raise Invalid("say why the task is rejected", field="comment")
     with write_transaction():
-        status = Task.select(Task.status).where(Task.id == task_id).scalar()
+        (status,) = locked_task(task_id, Task.status)
         if status != "ready_for_review":
             raise Conflict(f"task {task_id} is {status}; only tasks Ready for Review can be reviewed")
         Review.create(task=task_id, reviewer=reviewer_id, decision=request.decision,

@@ -54,6 +54,7 @@ def submit(assignment_id: int, tasker_id: int, raw) -> Submitted:
     response = validate(project, assignment.task_id, ext_id, data, raw)
     cheap, slow = judging.project_judges(project)
     with write_transaction():
+        assignments.locked_task(assignment.task_id, Task.id)   # lock order: task first (see locked_task)
         # A lease past its time but not yet swept still holds its slot: the late answer is kept.
         taken = (Assignment.update(status="submitted", finished_at=now)
                  .where(Assignment.id == assignment_id, Assignment.status == "active").execute())
@@ -81,8 +82,7 @@ def submit(assignment_id: int, tasker_id: int, raw) -> Submitted:
 
 def _count_response(task_id: int, project: Project, now: float) -> str:
     """One more response on the task; with all `overlap` in, it enters Quality Check."""
-    responses, open_slots = (Task.select(Task.responses_count, Task.open_slots)
-                             .where(Task.id == task_id).tuples().get())
+    responses, open_slots = assignments.locked_task(task_id, Task.responses_count, Task.open_slots)
     responses += 1
     if responses >= project.overlap:
         status = "quality_check"

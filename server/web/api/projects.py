@@ -9,7 +9,7 @@ from pathlib import Path
 import anyio
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Stream
 
 from server import plugins
@@ -112,7 +112,7 @@ class ProjectController(Controller):
           summary="Import items: a JSON array, JSONL or CSV body (by Content-Type); all or nothing")
     async def import_items(self, request: Request, project_id: int, user: int,
                            id_field: str | None = None,
-                           input_map: list[str] | None = Parameter(query="map", default=None)) -> imports.ImportResult:
+                           input_map: list[str] | None = QueryParameter(name="map", default=None)) -> imports.ImportResult:
         project, _ = await anyio.to_thread.run_sync(access.project_for, user, project_id, "owner")
         mapping = _parse_map(input_map)
         path = await _spool(request)

@@ -1,0 +1,68 @@
+"""A labeling form in both directions: posted fields into a response, and what a form template is handed.
+
+The form's field names are the project's output entity names, whether the task type
+brings its own template or the generic form is drawn from the entities. Empty optional
+fields are left out, so the task type's own defaults and messages apply.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.core import projects
+from server.errors import Invalid
+from server.models import Project
+from server.plugin_types import OutputEntity
+from server.web.ui.render import input_cells
+
+
+def response_from_form(outputs: list[OutputEntity], form: dict[str, Any]) -> dict:
+    response: dict[str, Any] = {}
+    for entity in outputs:
+        if entity.type == "computed":
+            continue
+        raw = form.get(entity.name)
+        values = [str(v) for v in (raw if isinstance(raw, list) else [] if raw is None else [raw])]
+        if entity.type == "multi_choice":
+            chosen = [v for v in values if v.strip()]
+            if chosen:
+                response[entity.name] = chosen
+            continue
+        value = values[-1] if values else ""
+        if not value.strip():
+            continue
+        response[entity.name] = _number(entity.name, value) if entity.type == "score" else value
+    return response
+
+
+def _number(name: str, value: str) -> int | float:
+    try:
+        return int(value)
+    except ValueError:
+        try:
+            return float(value)
+        except ValueError:
+            raise Invalid(f"must be a number, got {value!r}", field=name) from None
+
+
+def form_context(project: Project, task_id: int, ext_id: str, data: dict, previous: dict | None) -> dict:
+    """What the task fragment and a task type's template get: inputs, options, outputs, previous."""
+    rt = projects.runtime(project)
+    view = projects.task_view(project, task_id, ext_id, data)
+    shortcut_owner = next((e.name for e in rt.outputs if e.type == "single_choice" and e.shortcut_keys), None)
+    return {
+        "template": rt.task_type.template,
+        "inputs": view.inputs,
+        "input_cells": input_cells(rt.inputs, view.inputs),
+        "options": rt.options,
+        "outputs": rt.outputs,
+        "fields": [_field(e, e.name == shortcut_owner) for e in rt.outputs if e.type != "computed"],
+        "previous": previous,
+    }
+
+
+def _field(entity: OutputEntity, shortcuts: bool) -> dict:
+    return {"name": entity.name, "type": entity.type, "label": entity.label or entity.name,
+            "required": entity.required, "choices": list(entity.choices), "min_words": entity.min_words,
+            "max_words": entity.max_words, "minimum": entity.minimum, "maximum": entity.maximum,
+            "shortcuts": shortcuts}

@@ -1,0 +1,99 @@
+"""Pages: the tasker's labeling loop: the page with guidelines, then claim, submit and skip as htmx swaps.
+
+Every answer swaps the next task into `#task` (submit-and-next, no reload); an answer
+the task type refuses comes back as the same form, the tasker's choices kept and the
+message beside the field it names.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Template
+
+from server.core import access, projects, submissions
+from server.core import assignment as assignments
+from server.errors import Conflict, Invalid
+from server.models import Project, Response, Task
+from server.plugin_types import OutputEntity
+from server.web.ui.answers import form_context, response_from_form
+from server.web.ui.render import fragment, guidelines_html, page, viewer
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+@get("/projects/{project_id:int}/label", sync_to_thread=True, name="label")
+def label_page(project_id: int, user: int) -> Template:
+    project = access.require_tasker(user, project_id)
+    return page("tasker/label.html", me=viewer(user), guidelines=guidelines_html(project.guidelines),
+                project={"id": project.id, "name": project.name, "description": project.description})
+
+
+@post("/projects/{project_id:int}/label/next", sync_to_thread=True, status_code=200, name="label-next")
+def next_task(request: Request, project_id: int, user: int) -> Template:
+    project = access.require_tasker(user, project_id)
+    return _next(request, project, user)
+
+
+@post("/assignments/{assignment_id:int}/submit", sync_to_thread=True, status_code=200, name="label-submit")
+def submit(request: Request, assignment_id: int, user: int, data: Form) -> Template:
+    held = assignments.active_assignment(assignment_id, user)
+    project = access.require_tasker(user, held.project_id)
+    outputs = projects.runtime(project).outputs
+    try:
+        submissions.submit(assignment_id, user, response_from_form(outputs, data))
+    except Invalid as exc:
+        ext_id, task_data = Task.select(Task.ext_id, Task.data).where(Task.id == held.task_id).tuples().get()
+        return _task_fragment(project, user, assignment_id, held.task_id, ext_id, task_data,
+                              previous=_kept(outputs, data), error={"field": exc.field, "message": exc.message})
+    except Conflict as exc:
+        return _next(request, project, user, notice=exc.message)
+    return _next(request, project, user, notice="Submitted.")
+
+
+@post("/assignments/{assignment_id:int}/skip", sync_to_thread=True, status_code=200, name="label-skip")
+def skip(request: Request, assignment_id: int, user: int) -> Template:
+    held = assignments.active_assignment(assignment_id, user)
+    project = access.require_tasker(user, held.project_id)
+    try:
+        assignments.skip(assignment_id, user)
+        notice = "Skipped; this task will not come back to you."
+    except Conflict as exc:
+        notice = exc.message
+    return _next(request, project, user, notice=notice)
+
+
+def _next(request: Request, project: Project, user: int, notice: str | None = None) -> Template:
+    claimed = assignments.claim(project, user, request.app.state.config.assignment.sweep_seconds)
+    if claimed is None:
+        return fragment("partials/nothing_left.html", project_id=project.id, notice=notice,
+                        done=_done(project, user))
+    return _task_fragment(project, user, claimed.assignment_id, claimed.task_id, claimed.ext_id, claimed.data,
+                          notice=notice)
+
+
+def _task_fragment(project: Project, user: int, assignment_id: int, task_id: int, ext_id: str, data: dict, *,
+                   previous: dict | None = None, error: dict | None = None, notice: str | None = None) -> Template:
+    """The task's form. Only the task's inputs reach the page: never its stored data, expected answer or kind."""
+    return fragment("partials/task.html", assignment_id=assignment_id, project_id=project.id, notice=notice,
+                    error=error, done=_done(project, user), lease_minutes=round(project.lease_seconds / 60),
+                    **form_context(project, task_id, ext_id, data, previous))
+
+
+def _kept(outputs: list[OutputEntity], form: dict[str, Any]) -> dict:
+    """The tasker's answers as posted, to put back into the form."""
+    kept: dict[str, Any] = {}
+    for entity in outputs:
+        raw = form.get(entity.name)
+        if raw is None:
+            continue
+        values = raw if isinstance(raw, list) else [raw]
+        kept[entity.name] = list(values) if entity.type == "multi_choice" else values[-1]
+    return kept
+
+
+def _done(project: Project, user: int) -> int:
+    return Response.select().where(Response.project == project.id, Response.tasker == user).count()
