@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from server.db import database
-from server.errors import Forbidden, Invalid, Unauthorized
+from server.errors import Forbidden, Invalid, NotFound, Unauthorized
 from server.models import ROLES, ApiToken, Membership, Space, User
 
 DEFAULT_SPACE = "Default"
@@ -115,3 +115,22 @@ def require_role(user_id: int, space_id: int, at_least: str) -> str:
     if role is None or RANK[role] < RANK[at_least]:
         raise Forbidden(f"this needs the {at_least} role in the project's space")
     return role
+
+
+def space_for_new_project(user_id: int, space_id: int | None) -> Space:
+    """The named space, or the one space the user owns (the Default space when they own several)."""
+    if space_id is not None:
+        space = Space.get_or_none(Space.id == space_id)
+        if space is None or role_in(user_id, space.id) is None:
+            raise NotFound(f"space {space_id} not found", field="space_id")
+        require_role(user_id, space.id, "owner")
+        return space
+    owned = [s for s, role in roles_of(user_id).items() if role == "owner"]
+    if not owned:
+        raise Forbidden("creating a project needs the owner role in a space")
+    default = default_space()
+    if default.id in owned:
+        return default
+    if len(owned) == 1:
+        return Space.get_by_id(owned[0])
+    raise Invalid(f"you own several spaces; name one with space_id ({', '.join(map(str, owned))})", field="space_id")

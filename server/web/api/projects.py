@@ -15,8 +15,8 @@ from litestar.response import Stream
 from server import plugins
 from server.core import access, batches, export, imports, projects, tasks, users
 from server.core.projects import ProjectSettings
-from server.errors import Invalid, NotFound
-from server.models import Project, Space
+from server.errors import Invalid
+from server.models import Project
 from server.web.streaming import threaded
 
 MAX_UPLOAD = 4 * 1024**3
@@ -89,10 +89,7 @@ class ProjectController(Controller):
 
     @post(sync_to_thread=True, status_code=201, summary="Create a project (task type, options such as classes, overlap, …)")
     def create_project(self, request: Request, data: ProjectCreate, user: int) -> ProjectOut:
-        space = Space.get_or_none(Space.id == data.space_id) if data.space_id else users.default_space()
-        if space is None:
-            raise NotFound(f"space {data.space_id} not found", field="space_id")
-        users.require_role(user, space.id, "owner")
+        space = users.space_for_new_project(user, data.space_id)
         settings = ProjectSettings(**{f: getattr(data, f) for f in ProjectSettings.__struct_fields__})
         defaults = request.app.state.config.assignment
         project = projects.create(settings, user, space, defaults.default_overlap, defaults.lease_minutes)
