@@ -74,3 +74,22 @@ def write_transaction():
     else:
         with db.atomic() as txn:
             yield txn
+
+
+_adapted: dict[tuple[str, bool], str] = {}
+
+
+def sql(text: str) -> str:
+    """Hand-written SQL uses `?` placeholders; PostgreSQL's driver wants `%s`. Cached per text."""
+    sqlite = is_sqlite()
+    key = (text, sqlite)
+    adapted = _adapted.get(key)
+    if adapted is None:
+        adapted = text if sqlite else text.replace("?", "%s")
+        _adapted[key] = adapted
+    return adapted
+
+
+def execute(text: str, params: tuple | list = ()):
+    """Run hand-written SQL (the hot paths skip the query builder) and return the cursor."""
+    return database.execute_sql(sql(text), params)

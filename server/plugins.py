@@ -121,6 +121,7 @@ _state: dict = {}
 def configure(disabled: tuple[str, ...] = (), entry_points: bool = True, extra: tuple = ()) -> Registry:
     """Load plugins once per process (start-up, CLI, tests); `extra` registers plugin objects directly."""
     manager = make_manager(disabled, entry_points, extra)
+    _state.pop("listeners", None)
     _state["manager"] = manager
     _state["registry"] = build_registry(manager)
     return _state["registry"]
@@ -136,6 +137,13 @@ def manager() -> pluggy.PluginManager:
     if "manager" not in _state:
         configure()
     return _state["manager"]
+
+
+def has_listeners() -> bool:
+    """Whether any plugin listens to events (so the core can skip building payloads)."""
+    if "listeners" not in _state:
+        _state["listeners"] = bool(manager().hook.quorum_event.get_hookimpls())
+    return _state["listeners"]
 
 
 def notify(kind: str, data: dict) -> None:

@@ -244,6 +244,7 @@ def _insert(project: Project, records, unit: str, id_field: str, mapping: dict[s
     if progress:
         progress(total)
     project.id_field, project.input_map = id_field, mapping
+    projects.forget(project.id)
     return ImportResult(created=created, duplicates=total - created, total=total, id_field=id_field,
                         input_map=mapping, seconds=round(time.perf_counter() - started, 3))
 

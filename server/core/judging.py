@@ -8,16 +8,21 @@ the core never imports the queue.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
+from msgspec.json import decode
 
 from server import plugins
 from server.core import events, projects
-from server.db import database, write_transaction
-from server.models import Criterion, JudgeVerdict, Project, Response, Task, now
+from server.db import database, execute, sql, write_transaction
+from server.models import Project
 from server.plugin_types import CriterionView, Judge, JudgeRequest, Verdict
 
 log = logging.getLogger("quorum.judging")
 _enqueue: list[Callable[[int], None]] = []
+
+INSERT_VERDICT = ("INSERT INTO judge_verdict (response_id, criterion_id, criterion_name, judge, judge_version, "
+                  "verdict, comment, confidence, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 def set_enqueue(fn: Callable[[int], None]) -> None:
@@ -55,27 +60,24 @@ def _narrowed(request: JudgeRequest, covered: list[CriterionView]) -> JudgeReque
 
 
 def request_for(project: Project, task_id: int, ext_id: str, data: dict, response: dict) -> JudgeRequest:
-    rt = projects.runtime(project)
     return JudgeRequest(project_name=project.name, description=project.description,
-                        guidelines=project.guidelines, criteria=projects.criteria(project),
+                        guidelines=project.guidelines, criteria=projects.criteria(project).views,
                         task=projects.task_view(project, task_id, ext_id, data), response=response,
-                        outputs=rt.outputs)
+                        outputs=projects.runtime(project).outputs)
 
 
 def store(response_id: int, project: Project, results: list[tuple[Judge, Verdict]]) -> None:
-    ids = dict(Criterion.select(Criterion.name, Criterion.id).where(Criterion.project == project).tuples())
-    rows = [dict(response=response_id, criterion=ids.get(v.criterion), criterion_name=v.criterion,
-                 judge=judge.name, judge_version=judge.version, verdict=v.verdict, comment=v.comment,
-                 confidence=v.confidence, created_at=now()) for judge, v in results]
-    if rows:
-        JudgeVerdict.insert_many(rows).execute()
+    if not results:
+        return
+    ids, now = projects.criteria(project).ids, time.time()
+    rows = [(response_id, ids.get(v.criterion), v.criterion, judge.name, judge.version, v.verdict, v.comment,
+             v.confidence, now) for judge, v in results]
+    database.cursor().executemany(sql(INSERT_VERDICT), rows)
 
 
-def outcome(response_id: int, project: Project) -> str:
-    """passed, failed (a blocking criterion failed) or not_judged (a judge erred and none failed)."""
-    severity = dict(Criterion.select(Criterion.name, Criterion.severity).where(Criterion.project == project).tuples())
-    verdicts = JudgeVerdict.select(JudgeVerdict.criterion_name, JudgeVerdict.verdict).where(
-        JudgeVerdict.response == response_id).tuples()
+def outcome(verdicts: list[tuple[str, str]], project: Project) -> str:
+    """passed, failed (a blocking criterion failed) or not_judged (a blocking one erred, none failed)."""
+    severity = projects.criteria(project).severity
     states = {v for name, v in verdicts if severity.get(name, "blocking") == "blocking"}
     if "fail" in states:
         return "failed"
@@ -84,58 +86,58 @@ def outcome(response_id: int, project: Project) -> str:
     return "passed"
 
 
+def stored_verdicts(response_id: int) -> list[tuple[str, str]]:
+    return execute("SELECT criterion_name, verdict FROM judge_verdict WHERE response_id = ?",
+                   (response_id,)).fetchall()
+
+
 def schedule(response_id: int) -> None:
-    """Queue slow judging once the submit commits; with no queue installed, judge right away."""
-    if _enqueue:
-        database.obj.after_commit(lambda: _enqueue[0](response_id))
-    else:
-        database.obj.after_commit(lambda: judge_slow(response_id))
+    """Queue slow judging once the submit commits; with no queue installed, judge right after it."""
+    job = _enqueue[0] if _enqueue else judge_slow
+    database.obj.after_commit(lambda: job(response_id))
 
 
 def judge_slow(response_id: int) -> str:
     """The queued half of judging: slow judges on one response, then advance its task."""
-    response = Response.get_or_none(Response.id == response_id)
-    if response is None or response.judged != "pending":
+    row = execute("SELECT r.project_id, r.task_id, r.judged, r.data, t.ext_id, t.data FROM response r "
+                  "JOIN task t ON t.id = r.task_id WHERE r.id = ?", (response_id,)).fetchone()
+    if row is None or row[2] != "pending":
         return "skipped"
-    project = Project.get_by_id(response.project_id)
-    task = Task.get_by_id(response.task_id)
+    project_id, task_id, _, response, ext_id, data = row
+    project = projects.get(project_id)
     _, slow = project_judges(project)
-    results = run(slow, request_for(project, task.id, task.ext_id, task.data, response.data))
+    results = run(slow, request_for(project, task_id, ext_id, decode(data), decode(response)))
     with write_transaction():
         store(response_id, project, results)
-        return finish(response_id, project, actor=None)
-
-
-def finish(response_id: int, project: Project, actor: int | None) -> str:
-    """Set the response's judged state and move its task on when every response is judged."""
-    result = outcome(response_id, project)
-    Response.update(judged=result).where(Response.id == response_id).execute()
-    task_id = Response.select(Response.task).where(Response.id == response_id).scalar()
-    events.record("response.judged", actor=actor, project=project.id, task=task_id, response=response_id,
-                  outcome=result)
-    advance_if_judged(task_id, project)
+        result = outcome(stored_verdicts(response_id), project)
+        set_judged(response_id, task_id, project, result)
     return result
 
 
+def set_judged(response_id: int, task_id: int, project: Project, result: str, reason: str = "") -> None:
+    """Record a response's judging outcome and move its task on when every response is judged."""
+    execute("UPDATE response SET judged = ? WHERE id = ?", (result, response_id))
+    events.record("response.judged", project=project.id, task=task_id, response=response_id, outcome=result,
+                  **({"reason": reason} if reason else {}))
+    advance_if_judged(task_id, project)
+
+
 def advance_if_judged(task_id: int, project: Project) -> None:
-    pending = (Response.select().where(Response.task == task_id, Response.rejected == False,  # noqa: E712
-                                       Response.judged == "pending").exists())
+    pending = execute("SELECT 1 FROM response WHERE task_id = ? AND rejected = ? AND judged = 'pending' LIMIT 1",
+                      (task_id, False)).fetchone()
     if pending:
         return
-    moved = (Task.update(status="ready_for_review", updated_at=now())
-             .where(Task.id == task_id, Task.status == "quality_check").execute())
+    moved = execute("UPDATE task SET status = 'ready_for_review', updated_at = ? "
+                    "WHERE id = ? AND status = 'quality_check'", (time.time(), task_id)).rowcount
     if moved:
         events.record("task.ready_for_review", project=project.id, task=task_id)
 
 
 def mark_not_judged(response_id: int, reason: str) -> None:
     """The judges never answered (host down, retries spent): move on to review, marked."""
-    response = Response.get_or_none(Response.id == response_id)
-    if response is None or response.judged != "pending":
+    row = execute("SELECT project_id, task_id, judged FROM response WHERE id = ?", (response_id,)).fetchone()
+    if row is None or row[2] != "pending":
         return
-    project = Project.get_by_id(response.project_id)
+    project = projects.get(row[0])
     with write_transaction():
-        Response.update(judged="not_judged").where(Response.id == response_id).execute()
-        events.record("response.not_judged", project=project.id, task=response.task_id, response=response_id,
-                      reason=reason)
-        advance_if_judged(response.task_id, project)
+        set_judged(response_id, row[1], project, "not_judged", reason)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import msgspec
@@ -118,9 +119,29 @@ def _write_structure(project: Project, task_type: TaskType, options: Options) ->
     Entity.insert_many(rows).execute()
 
 
-def criteria(project: Project) -> list[CriterionView]:
-    return [CriterionView(name=c.name, entities=c.entities, rule=c.rule, checks=c.checks, severity=c.severity)
-            for c in Criterion.select().where(Criterion.project == project).order_by(Criterion.position)]
+@dataclass(frozen=True)
+class Criteria:
+    """A project version's quality criteria, with their ids and severities."""
+
+    views: list[CriterionView]
+    ids: dict[str, int]
+    severity: dict[str, str]
+
+
+_criteria_cache: dict[tuple[int, int], Criteria] = {}
+
+
+def criteria(project: Project) -> Criteria:
+    """Cached per project version: every submission reads them."""
+    key = (project.id, project.version)
+    found = _criteria_cache.get(key)
+    if found is None:
+        rows = list(Criterion.select().where(Criterion.project == project.id).order_by(Criterion.position))
+        found = Criteria(views=[CriterionView(name=c.name, entities=c.entities, rule=c.rule, checks=c.checks,
+                                              severity=c.severity) for c in rows],
+                         ids={c.name: c.id for c in rows}, severity={c.name: c.severity for c in rows})
+        _criteria_cache[key] = found
+    return found
 
 
 def snapshot(project: Project) -> ProjectVersion:
@@ -130,16 +151,35 @@ def snapshot(project: Project) -> ProjectVersion:
         "description": project.description, "guidelines": project.guidelines,
         "options": project.options, "overlap": project.overlap, "judges": project.judges,
         "inputs": msgspec.to_builtins(rt.inputs), "outputs": msgspec.to_builtins(rt.outputs),
-        "criteria": msgspec.to_builtins(criteria(project)),
+        "criteria": msgspec.to_builtins(criteria(project).views),
     }
     return ProjectVersion.create(project=project, number=project.version, snapshot=data)
 
 
+_project_cache: dict[int, tuple[float, Project]] = {}
+PROJECT_CACHE_SECONDS = 2.0
+
+
 def get(project_id: int) -> Project:
+    """The project row, kept for a moment: the labeling path reads it on every request.
+    Changes made through this module call `forget`; another process sees them within
+    PROJECT_CACHE_SECONDS."""
+    now = time.monotonic()
+    cached = _project_cache.get(project_id)
+    if cached and now - cached[0] < PROJECT_CACHE_SECONDS:
+        return cached[1]
     project = Project.get_or_none(Project.id == project_id)
     if project is None:
         raise NotFound(f"project {project_id} not found")
+    _project_cache[project_id] = (now, project)
     return project
+
+
+def forget(project_id: int) -> None:
+    """Drop what this process remembers of a project after changing it."""
+    _project_cache.pop(project_id, None)
+    for key in [k for k in _criteria_cache if k[0] == project_id]:
+        del _criteria_cache[key]
 
 
 def visible_to(space_roles: dict[int, str]) -> list[Project]:

@@ -33,7 +33,7 @@ def review(task_id: int, reviewer_id: int, request: ReviewRequest) -> Task:
     if request.decision == "reject" and not request.comment.strip():
         raise Invalid("say why the task is rejected", field="comment")
     with write_transaction():
-        (status,) = locked_task(task_id, Task.status)
+        (status,) = locked_task(task_id, "status")
         if status != "ready_for_review":
             raise Conflict(f"task {task_id} is {status}; only tasks Ready for Review can be reviewed")
         Review.create(task=task_id, reviewer=reviewer_id, decision=request.decision,

@@ -1,8 +1,9 @@
 """Submitting a response: validate it with the task type, store it, judge it, move the task on.
 
-Validation happens before the write lock is taken; the write transaction then flips
-the assignment to submitted only if it is still active, so a double submit or a
-submit racing a lease expiry loses nothing and stores nothing twice.
+Validation happens before the write lock is taken; the write transaction then closes
+the assignment only if it is still active, so a double submit or a submit racing a
+lease sweep loses nothing and stores nothing twice. Cheap judges run inside the same
+transaction, so a response and its verdicts are stored together or not at all.
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ import msgspec
 
 from server.core import assignment as assignments
 from server.core import events, judging, projects
-from server.db import write_transaction
+from server.db import execute, write_transaction
 from server.errors import Conflict, Invalid
-from server.models import Assignment, Project, Response, Task
+from server.models import Project
 from server.plugin_types import ResponseInvalid
+
+INSERT_RESPONSE = ("INSERT INTO response (assignment_id, task_id, tasker_id, project_id, version, data, "
+                   "duration_seconds, judged, rejected, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")
+_encode = msgspec.json.encode
 
 
 class VerdictOut(msgspec.Struct, kw_only=True):
@@ -46,48 +51,45 @@ def validate(project: Project, task_id: int, ext_id: str, data: dict, raw) -> di
 
 def submit(assignment_id: int, tasker_id: int, raw) -> Submitted:
     now = time.time()
-    assignment = assignments.active_assignment(assignment_id, tasker_id)
-    if assignment.status != "active":
-        raise Conflict(f"assignment {assignment_id} is {assignment.status}; claim a new task")
-    project = projects.get(assignment.project_id)
-    ext_id, data = Task.select(Task.ext_id, Task.data).where(Task.id == assignment.task_id).tuples().get()
-    response = validate(project, assignment.task_id, ext_id, data, raw)
+    task_id, project_id, state, claimed_at = assignments.held_by(assignment_id, tasker_id)
+    if state != "active":
+        raise Conflict(f"assignment {assignment_id} is {state}; claim a new task")
+    project = projects.get(project_id)
+    ext_id, data = execute("SELECT ext_id, data FROM task WHERE id = ?", (task_id,)).fetchone()
+    data = msgspec.json.decode(data)
+    response = validate(project, task_id, ext_id, data, raw)
     cheap, slow = judging.project_judges(project)
     with write_transaction():
-        assignments.locked_task(assignment.task_id, Task.id)   # lock order: task first (see locked_task)
+        responses, open_slots = assignments.locked_task(task_id, "responses_count", "open_slots")
         # A lease past its time but not yet swept still holds its slot: the late answer is kept.
-        taken = (Assignment.update(status="submitted", finished_at=now)
-                 .where(Assignment.id == assignment_id, Assignment.status == "active").execute())
-        if not taken:
-            state = Assignment.select(Assignment.status).where(Assignment.id == assignment_id).scalar()
-            raise Conflict(f"assignment {assignment_id} is {state}; claim a new task")
-        response_id = Response.insert(assignment=assignment_id, task=assignment.task_id, tasker=tasker_id,
-                                      project=project.id, version=project.version, data=response,
-                                      duration_seconds=now - assignment.claimed_at, created_at=now).execute()
-        status = _count_response(assignment.task_id, project, now)
-        events.record("response.submitted", actor=tasker_id, project=project.id, task=assignment.task_id,
-                      response=response_id, assignment=assignment_id)
-        results = judging.run(cheap, judging.request_for(project, assignment.task_id, ext_id, data, response))
+        assignments.finish(assignment_id, "submitted", now)
+        results = judging.run(cheap, judging.request_for(project, task_id, ext_id, data, response))
+        judged = "pending" if slow else judging.outcome([(v.criterion, v.verdict) for _, v in results], project)
+        response_id = execute(INSERT_RESPONSE, (assignment_id, task_id, tasker_id, project.id, project.version,
+                                                _encode(response).decode(), now - claimed_at, judged, False,
+                                                now)).fetchone()[0]
         judging.store(response_id, project, results)
-        judged = "pending"
+        events.record("response.submitted", actor=tasker_id, project=project.id, task=task_id,
+                      response=response_id, assignment=assignment_id, judged=judged)
+        status = _after_response(task_id, project, responses + 1, open_slots, now)
         if slow:
             judging.schedule(response_id)
-        else:
-            judged = judging.finish(response_id, project, actor=tasker_id)
-            status = Task.select(Task.status).where(Task.id == assignment.task_id).scalar()
     verdicts = [VerdictOut(criterion=v.criterion, judge=j.name, verdict=v.verdict, comment=v.comment)
                 for j, v in results]
     return Submitted(response_id=response_id, task_status=status, judged=judged, verdicts=verdicts)
 
 
-def _count_response(task_id: int, project: Project, now: float) -> str:
-    """One more response on the task; with all `overlap` in, it enters Quality Check."""
-    responses, open_slots = assignments.locked_task(task_id, Task.responses_count, Task.open_slots)
-    responses += 1
+def _after_response(task_id: int, project: Project, responses: int, open_slots: int, now: float) -> str:
+    """Count the response; with all `overlap` in, the task enters Quality Check and leaves it
+    at once when every response is already judged."""
     if responses >= project.overlap:
         status = "quality_check"
     else:
         active = project.overlap - open_slots - responses
         status = "in_progress" if active > 0 else "queued"
-    Task.update(responses_count=responses, status=status, updated_at=now).where(Task.id == task_id).execute()
+    execute("UPDATE task SET responses_count = ?, status = ?, updated_at = ? WHERE id = ?",
+            (responses, status, now, task_id))
+    if status == "quality_check":
+        judging.advance_if_judged(task_id, project)
+        status = execute("SELECT status FROM task WHERE id = ?", (task_id,)).fetchone()[0]
     return status

@@ -9,7 +9,7 @@ import time
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from server.db import database
+from server.db import database, execute
 from server.errors import Forbidden, Invalid, NotFound, Unauthorized
 from server.models import ROLES, ApiToken, Membership, Space, User
 
@@ -102,8 +102,8 @@ def roles_of(user_id: int) -> dict[int, str]:
 
 
 def role_in(user_id: int, space_id: int) -> str | None:
-    return (Membership.select(Membership.role)
-            .where(Membership.user == user_id, Membership.space == space_id).scalar())
+    row = execute("SELECT role FROM membership WHERE user_id = ? AND space_id = ?", (user_id, space_id)).fetchone()
+    return row[0] if row else None
 
 
 RANK = {"tasker": 1, "reviewer": 2, "owner": 3}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from urllib.parse import quote
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, Request, Response
@@ -11,7 +12,7 @@ from litestar.config.csrf import CSRFConfig
 from litestar.logging.config import LoggingConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.htmx import ClientRedirect, HTMXPlugin, HTMXRequest
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
@@ -43,6 +44,8 @@ def _static_routes() -> list:
 
 
 def _to_login(request: Request, _: LoginRequired) -> Response:
+    if isinstance(request, HTMXRequest) and request.htmx:   # a swap must not show the login page inside a fragment
+        return ClientRedirect(f"/login?next={quote(request.htmx.current_url_abs_path or '/')}")
     return Redirect(f"/login?next={request.url.path}")
 
 

@@ -40,14 +40,14 @@ def next_task(request: Request, project_id: int, user: int) -> Template:
 
 @post("/assignments/{assignment_id:int}/submit", sync_to_thread=True, status_code=200, name="label-submit")
 def submit(request: Request, assignment_id: int, user: int, data: Form) -> Template:
-    held = assignments.active_assignment(assignment_id, user)
-    project = access.require_tasker(user, held.project_id)
+    task_id, project_id, _, _ = assignments.held_by(assignment_id, user)
+    project = access.require_tasker(user, project_id)
     outputs = projects.runtime(project).outputs
     try:
         submissions.submit(assignment_id, user, response_from_form(outputs, data))
     except Invalid as exc:
-        ext_id, task_data = Task.select(Task.ext_id, Task.data).where(Task.id == held.task_id).tuples().get()
-        return _task_fragment(project, user, assignment_id, held.task_id, ext_id, task_data,
+        ext_id, task_data = Task.select(Task.ext_id, Task.data).where(Task.id == task_id).tuples().get()
+        return _task_fragment(project, user, assignment_id, task_id, ext_id, task_data,
                               previous=_kept(outputs, data), error={"field": exc.field, "message": exc.message})
     except Conflict as exc:
         return _next(request, project, user, notice=exc.message)
@@ -56,8 +56,8 @@ def submit(request: Request, assignment_id: int, user: int, data: Form) -> Templ
 
 @post("/assignments/{assignment_id:int}/skip", sync_to_thread=True, status_code=200, name="label-skip")
 def skip(request: Request, assignment_id: int, user: int) -> Template:
-    held = assignments.active_assignment(assignment_id, user)
-    project = access.require_tasker(user, held.project_id)
+    _, project_id, _, _ = assignments.held_by(assignment_id, user)
+    project = access.require_tasker(user, project_id)
     try:
         assignments.skip(assignment_id, user)
         notice = "Skipped; this task will not come back to you."

@@ -52,17 +52,17 @@ def viewer(user_id: int) -> Viewer:
     return Viewer(id=user_id, username=username, roles=users.roles_of(user_id))
 
 
-def page(template: str, status_code: int = 200, **context: Any) -> Template:
-    return Template(template_name=template, context={"status_labels": STATUS_LABELS, **context},
+def page(template_name: str, /, status_code: int = 200, **context: Any) -> Template:
+    return Template(template_name=template_name, context={"status_labels": STATUS_LABELS, **context},
                     status_code=status_code)
 
 
-def fragment(template: str, status_code: int = 200, **context: Any) -> HTMXTemplate:
-    return HTMXTemplate(template_name=template, context={"status_labels": STATUS_LABELS, **context},
+def fragment(template_name: str, /, status_code: int = 200, **context: Any) -> HTMXTemplate:
+    return HTMXTemplate(template_name=template_name, context={"status_labels": STATUS_LABELS, **context},
                         status_code=status_code)
 
 
-def page_or_fragment(request: HTMXRequest, full: str, part: str, **context: Any) -> Template:
+def page_or_fragment(request: HTMXRequest, full: str, part: str, /, **context: Any) -> Template:
     """The fragment for an htmx swap, the whole page for a plain visit (or a reload of a pushed URL)."""
     if request.htmx and not request.htmx.boosted:
         return fragment(part, **context)

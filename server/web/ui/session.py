@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from server.core import users
@@ -17,8 +17,8 @@ Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED
 
 
 @get("/login", sync_to_thread=False, name="login")
-def login_form(request: Request, target: str = Parameter(query="next", default="/")) -> Template:
-    return page("login.html", next=safe_next(target), username="", error=None)
+def login_form(request: Request) -> Template:
+    return page("login.html", next=safe_next(request.query_params.get("next")), username="", error=None)
 
 
 @post("/login", sync_to_thread=True, name="login-submit")

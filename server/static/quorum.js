@@ -1,0 +1,104 @@
+/* Quorum pages: keyboard shortcuts for labeling, field errors beside their field, word counts.
+   No framework; htmx does the requests. Shortcuts act only on the task form in #task. */
+(function () {
+  "use strict";
+
+  function taskForm() {
+    return document.querySelector("#task form#task-form");
+  }
+
+  function typing(target) {
+    if (!target || !target.closest) return false;
+    if (target.isContentEditable) return true;
+    var tag = target.tagName;
+    if (tag === "TEXTAREA" || tag === "SELECT") return true;
+    if (tag === "INPUT") {
+      var type = (target.getAttribute("type") || "text").toLowerCase();
+      return ["radio", "checkbox", "button", "submit", "reset"].indexOf(type) === -1;
+    }
+    return false;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var form = taskForm();
+    if (!form || event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
+    var target = event.target;
+    if (event.key === "Enter") {
+      if (target && target.tagName === "TEXTAREA") return;            // a new line, not a submit
+      if (target && (target.tagName === "BUTTON" || target.tagName === "A")) return;   // their own action
+      event.preventDefault();
+      if (form.requestSubmit) form.requestSubmit(); else form.submit();
+      return;
+    }
+    if (typing(target)) return;
+    if (/^[1-9]$/.test(event.key)) {
+      var choice = form.querySelector('[data-shortcut="' + event.key + '"]');
+      if (choice) {
+        event.preventDefault();
+        choice.checked = true;
+        choice.dispatchEvent(new Event("change", { bubbles: true }));
+        choice.focus({ preventScroll: true });
+      }
+    } else if (event.key === "s" || event.key === "S") {
+      var skip = form.querySelector("#skip");
+      if (skip) {
+        event.preventDefault();
+        skip.click();
+      }
+    }
+  });
+
+  /* A task type's own template cannot place our error message: move it beside the named field. */
+  function placeErrors(root) {
+    root.querySelectorAll(".field-error[data-field]").forEach(function (error) {
+      var name = error.getAttribute("data-field");
+      if (!name) return;
+      var field = root.querySelector('[name="' + CSS.escape(name) + '"]');
+      if (!field) return;
+      var anchor = field.closest("fieldset") || field.closest("label") || field;
+      anchor.insertAdjacentElement("afterend", error);
+      error.classList.add("inline");
+      var group = field.closest("fieldset") || field;
+      group.setAttribute("aria-invalid", "true");
+      group.setAttribute("aria-describedby", error.id);
+    });
+  }
+
+  function countWords(root) {
+    root.querySelectorAll("[data-count-for]").forEach(function (counter) {
+      var area = document.getElementById(counter.getAttribute("data-count-for"));
+      if (!area) return;
+      var update = function () {
+        var words = area.value.trim() ? area.value.trim().split(/\s+/).length : 0;
+        var max = parseInt(area.getAttribute("data-max-words") || "0", 10);
+        var min = parseInt(area.getAttribute("data-min-words") || "0", 10);
+        counter.textContent = words + " word" + (words === 1 ? "" : "s") + " now.";
+        counter.classList.toggle("over", (max && words > max) || (min && words > 0 && words < min));
+      };
+      area.addEventListener("input", update);
+      update();
+    });
+  }
+
+  function focusTask(root) {
+    var form = root.querySelector && root.querySelector("form#task-form");
+    if (form && !form.contains(document.activeElement)) {
+      form.setAttribute("tabindex", "-1");
+      form.focus({ preventScroll: true });
+    }
+  }
+
+  function ready(root) {
+    placeErrors(root);
+    countWords(root);
+    focusTask(root);
+  }
+
+  if (window.htmx) {
+    htmx.onLoad(ready);
+  } else {
+    document.addEventListener("DOMContentLoaded", function () {
+      if (window.htmx) htmx.onLoad(ready); else ready(document);
+    });
+  }
+})();
