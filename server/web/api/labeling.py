@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Controller, Request, Response, post
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from server.core import access, assignment, projects, submissions
@@ -33,7 +34,7 @@ class LabelingController(Controller):
 
     @post("/projects/{project_id:int}/claim", sync_to_thread=True, status_code=200,
           summary="Claim the next task under a lease; 204 when nothing is left for this tasker",
-          responses={204: None})
+          responses={204: ResponseSpec(data_container=None, description="Nothing is left for this tasker")})
     def claim(self, request: Request, project_id: int, user: int) -> ClaimOut | Response:
         project = access.require_tasker(user, project_id)
         sweep_every = request.app.state.config.assignment.sweep_seconds
