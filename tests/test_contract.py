@@ -37,3 +37,9 @@ def test_openapi_publishes_the_contract_paths(server):
     schema = httpx.get(f"{server.url}/schema/openapi.json").json()
     published = {(verb, path) for path, ops in schema["paths"].items() for verb in ops}
     assert CONTRACT_PATHS <= published, CONTRACT_PATHS - published
+
+
+def test_the_schema_page_needs_no_internet(server):
+    page = httpx.get(f"{server.url}/schema").text
+    assert "/static/redoc-2.5.4.standalone.js" in page and "https://" not in page.split("Redoc.init")[0]
+    assert httpx.get(f"{server.url}/static/redoc-2.5.4.standalone.js").status_code == 200

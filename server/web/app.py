@@ -12,6 +12,7 @@ from litestar.config.csrf import CSRFConfig
 from litestar.logging.config import LoggingConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import RedocRenderPlugin
 from litestar.plugins.htmx import ClientRedirect, HTMXPlugin, HTMXRequest
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
@@ -58,7 +59,9 @@ def create_app(config: Config) -> Litestar:
         csrf_config=CSRFConfig(secret=secret.hex(), exclude=["^/api/", "^/schema"], cookie_httponly=False),
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(template_environment())),
         plugins=[HTMXPlugin()],
-        openapi_config=OpenAPIConfig(title="Quorum", version="1", path="/schema"),
+        openapi_config=OpenAPIConfig(title="Quorum", version="1", path="/schema", render_plugins=[
+            # Redoc from our own static files: the schema page must work with no internet.
+            RedocRenderPlugin(js_url="/static/redoc-2.5.4.standalone.js", google_fonts=False, favicon="")]),
         exception_handlers={**errors.HANDLERS, LoginRequired: _to_login},
         logging_config=LoggingConfig(log_exceptions="always", disable_stack_trace={404, 401, 403, 409, 422, 400}),
         debug=False,
