@@ -175,6 +175,13 @@ def get(project_id: int) -> Project:
     return project
 
 
+def forget_all() -> None:
+    """A new database (start-up, tests): nothing remembered applies any more."""
+    _project_cache.clear()
+    _criteria_cache.clear()
+    _runtime_cache.clear()
+
+
 def forget(project_id: int) -> None:
     """Drop what this process remembers of a project after changing it."""
     _project_cache.pop(project_id, None)

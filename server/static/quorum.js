@@ -27,7 +27,10 @@
       if (target && target.tagName === "TEXTAREA") return;            // a new line, not a submit
       if (target && (target.tagName === "BUTTON" || target.tagName === "A")) return;   // their own action
       event.preventDefault();
-      if (form.requestSubmit) form.requestSubmit(); else form.submit();
+      // htmx binds a swapped-in form when it settles (~20 ms later); bind it now, or a quick Enter
+      // would submit it natively and reload the page.
+      if (window.htmx) htmx.process(form);
+      if (form.requestSubmit) form.requestSubmit();
       return;
     }
     if (typing(target)) return;
@@ -43,8 +46,25 @@
       var skip = form.querySelector("#skip");
       if (skip) {
         event.preventDefault();
+        if (window.htmx) htmx.process(form);
         skip.click();
       }
+    }
+  });
+
+  /* Safety net: a task form htmx has not bound yet must never be submitted natively (a page reload). */
+  var resubmitting = false;
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.id !== "task-form" || event.defaultPrevented || !window.htmx) return;
+    event.preventDefault();
+    if (resubmitting) return;
+    resubmitting = true;
+    try {
+      htmx.process(form);
+      htmx.trigger(form, "submit");
+    } finally {
+      resubmitting = false;
     }
   });
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+from markdown_it import MarkdownIt
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from litestar.response import Template
 from markupsafe import Markup, escape
@@ -105,12 +106,11 @@ def input_cells(entities: list[InputEntity], inputs: dict) -> list[dict]:
     return cells
 
 
+_markdown = MarkdownIt("js-default")   # escapes raw HTML and drops unsafe links
+
+
 def guidelines_html(text: str) -> Markup:
-    """Guidelines as simple markdown with raw HTML escaped; escaped text with line breaks if no parser is around."""
+    """Guidelines as markdown, raw HTML escaped."""
     if not text.strip():
         return Markup("")
-    try:   # markdown-it-py comes with rich (a dependency); "js-default" escapes raw HTML and unsafe links
-        from markdown_it import MarkdownIt
-    except ImportError:  # pragma: no cover - rich always brings it
-        return Markup("<p>") + escape(text).replace("\n", Markup("<br>\n")) + Markup("</p>")
-    return Markup(MarkdownIt("js-default").render(text))
+    return Markup(_markdown.render(text))

@@ -1,0 +1,102 @@
+"""In Chromium: a tasker labels three images with the keyboard only, then the owner finds them Ready for Review.
+
+Uses Debian's Chromium (never a downloaded browser). Set QUORUM_UI_SCREENSHOTS=<dir>
+to keep screenshots of the labeling page and the owner's dashboard.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import load_items, make_project
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync"]
+GUIDELINES = ("## What to do\nPick the one category that best describes the image's main purpose.\n\n"
+              "- **Graphs and Charts**: plots of data.\n- **Diagrams**: structures and relations; choose a subtype.\n"
+              "- **Uncategorized**: when in doubt.\n\nKeys 1–6 choose a category; Enter submits.")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: install Debian's chromium package"),
+]
+
+
+@pytest.fixture
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def log_in(page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base}/")
+
+
+def test_tasker_labels_with_the_keyboard_and_the_owner_sees_them_ready_for_review(server, people, apis, browser):
+    owner = apis["olivia"]
+    project = make_project(owner, name="Chart images", guidelines=GUIDELINES,
+                           description="Give each image exactly one category.")
+    items = [{"id": f"img-{n}", "image": f"/static/demo/img-00{n}.png"} for n in (1, 2, 3)]
+    load_items(owner, project["id"], items)
+    shots = os.environ.get("QUORUM_UI_SCREENSHOTS")
+
+    tasker = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = tasker.new_page()
+    log_in(page, server.url, "tom", people["tom"])
+    page.get_by_role("link", name="Start labeling").click()
+    page.wait_for_selector("#task-form")
+    page.wait_for_function("document.querySelector('#task img') && document.querySelector('#task img').complete")
+    if shots:
+        page.screenshot(path=str(Path(shots) / "ui-label.png"), full_page=True)
+
+    for key in ("1", "4", "2"):            # Graphs and Charts, Infographics, Diagrams (which needs a subtype)
+        held = page.get_attribute("#task-form", "data-assignment")
+        page.keyboard.press(key)
+        assert page.is_checked(f'#task [data-shortcut="{key}"]')
+        page.keyboard.press("Enter")
+        if key == "2":                     # no subtype: the same task comes back, the error beside the subtype
+            page.wait_for_selector(".field-error.inline")
+            error = page.locator(".field-error")
+            assert "required for Diagrams" in error.inner_text()
+            assert page.evaluate("document.querySelector('.field-error').previousElementSibling.tagName") == "FIELDSET"
+            assert page.get_attribute("#task-form", "data-assignment") == held
+            assert page.is_checked('#task [data-shortcut="2"]')        # the answer is kept
+            page.keyboard.press("6")       # Uncategorized, then Enter
+            page.keyboard.press("Enter")
+        page.wait_for_function(
+            "held => { const f = document.querySelector('#task-form');"
+            " return (f && f.dataset.assignment !== held) || document.querySelector('#task .nothing-left'); }",
+            arg=held)
+    assert page.is_visible("#task .nothing-left")
+    tasker.close()
+
+    manager = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = manager.new_page()
+    log_in(page, server.url, "olivia", people["olivia"])
+    page.get_by_role("link", name="Chart images").click()
+    row = page.locator('tr[data-status="ready_for_review"]')
+    assert row.locator("td.num").inner_text() == "3"
+    if shots:
+        page.screenshot(path=str(Path(shots) / "ui-dashboard.png"), full_page=True)
+    page.get_by_role("link", name="Review 3 tasks").click()
+    page.wait_for_selector("#task-table")
+    assert page.locator("#task-table tbody tr").count() == 3
+    statuses = page.locator("#task-table .status").all_inner_texts()
+    assert statuses == ["Ready for Review"] * 3
+
+    page.select_option("#status", "completed")                      # the filter swaps only the table
+    page.wait_for_selector("#task-table .empty")
+    assert re.search(r"status=completed", page.url)
+    manager.close()
