@@ -16,7 +16,12 @@ from server.plugin_types import Exporter, Importer, Judge, TaskType
 
 BUILTINS = (
     "plugins.tasktypes.classification",
+    "plugins.tasktypes.query_selection",
+    "plugins.tasktypes.query_generation",
+    "plugins.tasktypes.qa_generation",
+    "plugins.tasktypes.image_comparison",
     "plugins.judges.static",
+    "plugins.judges.ollama",
     "plugins.importers.json_array",
     "plugins.importers.jsonl",
     "plugins.importers.csv_rows",
