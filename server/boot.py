@@ -21,6 +21,7 @@ def boot(config: Config, run_migrations: bool = True) -> Config:
     if run_migrations:
         migrate.apply(db.database.obj)
     plugins.configure(disabled=tuple(config.plugins.disabled), entry_points=config.plugins.entry_points)
+    plugins.configure_plugins(config)
     jobs.configure(config)
     return config
 

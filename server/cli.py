@@ -213,6 +213,39 @@ def _jsonl(rows: list[dict]) -> bytes:
     return b"\n".join(msgspec.json.encode(r) for r in rows) + b"\n"
 
 
+@main.group()
+def judge():
+    """Judges: check that the ones that need a service can reach it."""
+
+
+@judge.command("check")
+@click.option("--judge", "name", default=None, help="only this judge (default: every judge that has a check)")
+@click.option("--project", "project_id", type=int, default=None, help="use this project's judge settings")
+def judge_check(name, project_id):
+    """Tell whether each judge's service answers (for Ollama: the host, and that it has the model)."""
+    from server import plugins
+    from server.core import projects
+
+    _boot()
+    settings = projects.get(project_id).judge_settings if project_id else {}
+    judges = plugins.registry().judges
+    if name and name not in judges:
+        raise click.ClickException(f"no judge named {name!r}; loaded: {', '.join(sorted(judges))}")
+    failed = False
+    for judge_name, found in sorted(judges.items()):
+        if name and judge_name != name:
+            continue
+        result = found.check(settings.get(judge_name, {}))
+        if result is None:
+            if name:
+                click.echo(f"{judge_name}: nothing to check (needs no service)")
+            continue
+        ok, message = result
+        failed |= not ok
+        click.echo(f"{judge_name}: {message}")
+    sys.exit(1 if failed else 0)
+
+
 @main.command("plugins")
 def list_plugins():
     """List loaded plugins: task types, judges, importers, exporters."""

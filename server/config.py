@@ -55,6 +55,11 @@ class Assignment(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     sweep_seconds: float = 5.0
 
 
+class Judging(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    attempts: int = 4
+    backoff_seconds: float = 5.0
+
+
 class Auth(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     token_days: int = 30
     session_days: int = 14
@@ -73,6 +78,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     database: Database = msgspec.field(default_factory=Database)
     queue: Queue = msgspec.field(default_factory=Queue)
     assignment: Assignment = msgspec.field(default_factory=Assignment)
+    judging: Judging = msgspec.field(default_factory=Judging)
     auth: Auth = msgspec.field(default_factory=Auth)
     plugins: Plugins = msgspec.field(default_factory=Plugins)
 
@@ -160,7 +166,7 @@ def _apply_env(raw: dict, name: str, value: str) -> None:
 def _section_type(section: str) -> type[msgspec.Struct]:
     return {
         "server": Server, "data": Data, "database": Database, "queue": Queue,
-        "assignment": Assignment, "auth": Auth, "plugins": Plugins,
+        "assignment": Assignment, "judging": Judging, "auth": Auth, "plugins": Plugins,
     }[section]
 
 

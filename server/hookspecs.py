@@ -46,3 +46,9 @@ def quorum_event(kind, data):
 @hookspec
 def quorum_static_dirs():
     """Return a list of (name, directory) pairs; each directory is served at /static/<name>/."""
+
+
+@hookspec
+def quorum_configure(config):
+    """Called once at start-up with the Config; read your own table with config.plugin_config(name).
+    Raise ValueError with a message naming the key to stop start-up on a bad setting."""

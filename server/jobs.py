@@ -14,45 +14,63 @@ from huey.api import Huey
 from huey.consumer import Consumer
 
 from server.config import Config
-from server.core import assignment, judging
+from server.core import assignment, judging, queue, selfcheck
+from server.core import rejudge as rejudging
 
 log = logging.getLogger("quorum.jobs")
-JUDGE_RETRIES = 3
-JUDGE_RETRY_DELAY = 5
 
 _state: dict = {}
 
 
 def make_huey(config: Config) -> Huey:
-    queue = config.queue
-    if queue.backend == "sqlite":
+    settings = config.queue
+    if settings.backend == "sqlite":
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        return SqliteHuey(queue.name, filename=str(config.data_dir / "queue.db"), immediate=queue.immediate)
-    if queue.backend == "redis":
-        return RedisHuey(queue.name, url=queue.redis_url, immediate=queue.immediate)
-    if queue.backend == "memory":
-        return MemoryHuey(queue.name, immediate=queue.immediate)
-    raise ValueError(f"queue.backend must be sqlite, redis or memory, not {queue.backend!r}")
+        return SqliteHuey(settings.name, filename=str(config.data_dir / "queue.db"), immediate=settings.immediate)
+    if settings.backend == "redis":
+        return RedisHuey(settings.name, url=settings.redis_url, immediate=settings.immediate)
+    if settings.backend == "memory":
+        return MemoryHuey(settings.name, immediate=settings.immediate)
+    raise ValueError(f"queue.backend must be sqlite, redis or memory, not {settings.backend!r}")
 
 
 def configure(config: Config) -> Huey:
+    queue.clear()
     huey = make_huey(config)
 
-    @huey.task(retries=JUDGE_RETRIES, retry_delay=JUDGE_RETRY_DELAY, context=True)
-    def judge_response(response_id: int, task=None):
+    attempts, backoff = config.judging.attempts, config.judging.backoff_seconds
+
+    @huey.task()
+    def judge_response(response_id: int, attempt: int = 1):
+        """Slow judges on one response; transient failures are tried again with exponential backoff."""
         try:
-            return judging.judge_slow(response_id)
-        except Exception as exc:
-            if task is not None and task.retries == 0:
-                judging.mark_not_judged(response_id, f"judging failed after {JUDGE_RETRIES} retries: {exc}")
-            raise
+            result = judging.judge_slow(response_id, attempt, final=attempt >= attempts)
+        except Exception as exc:  # the database or the queue itself: the same rule applies
+            log.exception("judging response %s failed on attempt %s", response_id, attempt)
+            if attempt >= attempts:
+                judging.mark_not_judged(response_id, f"judging failed after {attempt} attempts: {exc}")
+                return "not_judged"
+            result = "retry"
+        if result == "retry":
+            judge_response.schedule((response_id, attempt + 1), delay=backoff * 2 ** (attempt - 1))
+        return result
+
+    @huey.task()
+    def judge_self_check(check_id: int):
+        return selfcheck.judge_slow(check_id)
+
+    @huey.task()
+    def rejudge(project_id: int, number: int):
+        return rejudging.run(project_id, number)
 
     @huey.periodic_task(crontab(minute="*"))
     def sweep_leases():
         return assignment.sweep()
 
     _state.update(huey=huey, judge_response=judge_response, sweep_leases=sweep_leases)
-    judging.set_enqueue(lambda response_id: judge_response(response_id))
+    queue.register("judge_response", lambda response_id: judge_response(response_id))
+    queue.register("judge_self_check", judge_self_check)
+    queue.register("rejudge", rejudge)
     return huey
 
 

@@ -89,6 +89,8 @@ class Project(BaseModel):
     id_field = pw.CharField(max_length=200, default="")
     input_map = JSONField(default=dict)        # input entity name -> dataset field
     judges = JSONField(default=list)           # judge names run on every submission
+    judge_settings = JSONField(default=dict)   # judge name -> that judge's settings for this project
+    on_blocking_fail = pw.CharField(max_length=16, default="review")   # review | rework
     version = pw.IntegerField(default=1)
     created_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
     created_at = pw.FloatField(default=now)
@@ -174,7 +176,9 @@ class Assignment(BaseModel):
 
 
 class Response(BaseModel):
-    assignment = pw.ForeignKeyField(Assignment, unique=True, on_delete="CASCADE")
+    """A tasker's answer. An assignment sent back for rework holds several; all but the last are `reworked`."""
+
+    assignment = pw.ForeignKeyField(Assignment, on_delete="CASCADE")
     task = pw.ForeignKeyField(Task, backref="responses", on_delete="CASCADE")
     tasker = pw.ForeignKeyField(User, on_delete="CASCADE")
     project = pw.ForeignKeyField(Project, on_delete="CASCADE")
@@ -183,6 +187,7 @@ class Response(BaseModel):
     duration_seconds = pw.FloatField(default=0.0)
     judged = pw.CharField(max_length=16, default="pending")   # pending | passed | failed | not_judged
     rejected = pw.BooleanField(default=False)  # set when a review sends the task back; kept, not deleted
+    reworked = pw.BooleanField(default=False)  # set when a blocking judge fail sent it back to its tasker
     created_at = pw.FloatField(default=now)
 
     class Meta:
@@ -216,15 +221,66 @@ class Criterion(BaseModel):
         indexes = ((("project", "position"), False),)
 
 
+class JudgeRun(BaseModel):
+    """One judge's call on one answer: the exact prompt a model was sent, its raw outputs, or the error."""
+
+    response = pw.ForeignKeyField(Response, null=True, backref="judge_runs", on_delete="CASCADE")
+    self_check = pw.IntegerField(null=True)    # a self-check answer instead of a response
+    judge = pw.CharField(max_length=64)
+    judge_version = pw.CharField(max_length=64, default="1")
+    project_version = pw.IntegerField(default=1)
+    purpose = pw.CharField(max_length=16, default="live")   # live | rejudge | self_check
+    prompt = pw.TextField(default="")
+    outputs = JSONField(default=list)
+    error = pw.TextField(default="")
+    transient = pw.BooleanField(default=False)
+    started_at = pw.FloatField(default=now)
+    duration_ms = pw.FloatField(default=0.0)
+
+    class Meta:
+        indexes = ((("response", "judge"), False), (("self_check",), False))
+
+
 class JudgeVerdict(BaseModel):
     response = pw.ForeignKeyField(Response, backref="verdicts", on_delete="CASCADE")
+    run = pw.ForeignKeyField(JudgeRun, null=True, on_delete="SET NULL")
+    project_version = pw.IntegerField(default=1)
+    purpose = pw.CharField(max_length=16, default="live")   # live | rejudge
     criterion = pw.ForeignKeyField(Criterion, null=True, on_delete="SET NULL")
     criterion_name = pw.CharField(max_length=200)
     judge = pw.CharField(max_length=64)
-    judge_version = pw.CharField(max_length=32, default="1")
+    judge_version = pw.CharField(max_length=64, default="1")
     verdict = pw.CharField(max_length=8)       # pass | fail | error
     comment = pw.TextField(default="")
     confidence = pw.FloatField(null=True)
+    created_at = pw.FloatField(default=now)
+
+
+class CriterionGrade(BaseModel):
+    """An owner's or reviewer's pass/fail on one criterion of one response, with the reason."""
+
+    review = pw.ForeignKeyField(Review, backref="grades", on_delete="CASCADE")
+    response = pw.ForeignKeyField(Response, backref="grades", on_delete="CASCADE")
+    criterion = pw.ForeignKeyField(Criterion, null=True, on_delete="SET NULL")
+    criterion_name = pw.CharField(max_length=200)
+    verdict = pw.CharField(max_length=8)       # pass | fail
+    reason = pw.TextField(default="")
+    created_at = pw.FloatField(default=now)
+
+    class Meta:
+        indexes = ((("response", "criterion_name"), False),)
+
+
+class SelfCheck(BaseModel):
+    """The owner's own answer to a sample task: judged like any response, counted nowhere."""
+
+    project = pw.ForeignKeyField(Project, backref="self_checks", on_delete="CASCADE")
+    task = pw.ForeignKeyField(Task, on_delete="CASCADE")
+    owner = pw.ForeignKeyField(User, on_delete="CASCADE")
+    version = pw.IntegerField(default=1)
+    data = JSONField()
+    status = pw.CharField(max_length=16, default="judging")   # judging | done
+    verdicts = JSONField(default=list)
     created_at = pw.FloatField(default=now)
 
 
@@ -244,5 +300,5 @@ class Event(BaseModel):
 
 MODELS = (
     User, ApiToken, Space, Membership, Project, ProjectVersion, Entity, Batch,
-    Task, Assignment, Response, Review, Criterion, JudgeVerdict, Event,
+    Task, Assignment, Response, Review, Criterion, JudgeRun, JudgeVerdict, CriterionGrade, SelfCheck, Event,
 )

@@ -143,8 +143,21 @@ class CriterionView(msgspec.Struct, kw_only=True):
 
 
 @dataclass
+class GradedExample:
+    """An answer an owner graded per criterion, shown to model judges as a worked example."""
+
+    inputs: dict[str, Any]
+    response: dict
+    verdicts: dict[str, dict]      # criterion name -> {"verdict": "pass" | "fail", "reason": "…"}
+
+
+@dataclass
 class JudgeRequest:
-    """What a judge is handed: the project's words, the criteria it covers, the task and the response."""
+    """What a judge is handed: the project's words, the criteria it covers, the task and the response.
+
+    `settings` is this judge's own table from the project (e.g. a model name); `inputs`
+    are the task's input entities (so a judge knows which values are images); `examples`
+    are owner-graded answers of the project version the task runs under."""
 
     project_name: str
     description: str
@@ -154,6 +167,32 @@ class JudgeRequest:
     response: dict
     outputs: list[OutputEntity] = field(default_factory=list)
     settings: dict = field(default_factory=dict)
+    inputs: list[InputEntity] = field(default_factory=list)
+    examples: list[GradedExample] = field(default_factory=list)
+
+
+@dataclass
+class JudgeReport:
+    """One judge's answer on one response: verdicts, the version that gave them, and for
+    model judges the exact prompt (readable, images as placeholders) and raw outputs."""
+
+    verdicts: list[Verdict]
+    version: str
+    prompt: str = ""
+    outputs: list[str] = field(default_factory=list)
+
+
+class JudgeFailure(Exception):
+    """A judge could not judge. `transient` says whether trying later may help (host down,
+    timeout): the queue retries those with backoff before marking the answer "not judged"."""
+
+    transient = False
+
+    def __init__(self, message: str, prompt: str = "", outputs: list[str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.prompt = prompt
+        self.outputs = outputs or []
 
 
 class Judge:
@@ -169,6 +208,18 @@ class Judge:
 
     def judge(self, request: JudgeRequest) -> list[Verdict]:
         raise NotImplementedError
+
+    def run(self, request: JudgeRequest) -> JudgeReport:
+        """judge() with what produced it; model judges override this to keep their prompt."""
+        return JudgeReport(self.judge(request), self.version)
+
+    def problems(self, criterion: CriterionView, outputs: list[str]) -> list[str]:
+        """What is wrong with a criterion as this judge would read it (checked when an owner saves it)."""
+        return []
+
+    def check(self, settings: dict | None = None) -> tuple[bool, str] | None:
+        """For `quorum judge check`: (ok, a sentence for the owner), or None when there is nothing to check."""
+        return None
 
 
 class Importer:

@@ -132,6 +132,16 @@ def configure(disabled: tuple[str, ...] = (), entry_points: bool = True, extra: 
     return _state["registry"]
 
 
+def configure_plugins(config) -> None:
+    """Hand every plugin its settings; a bad one stops start-up with the plugin's message."""
+    from server.config import ConfigError
+
+    try:
+        manager().hook.quorum_configure(config=config)
+    except ValueError as exc:
+        raise ConfigError(f"plugin settings: {exc}") from exc
+
+
 def registry() -> Registry:
     if "registry" not in _state:
         configure()

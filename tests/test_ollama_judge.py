@@ -117,10 +117,11 @@ def test_malformed_every_time_is_an_error_never_a_pass(judge, fake_ollama, bad):
     with pytest.raises(MalformedOutput, match=r"^malformed model output after 3 tries: ") as raised:
         judge.judge(request())
     assert len(fake_ollama.chats) == 3
-    assert raised.value.prompt[0]["role"] == "system" and len(raised.value.outputs) == 3
-    results = judging.run([judge], request())
-    assert {v.verdict for _, v in results} == {"error"}
-    assert all("malformed model output" in v.comment for _, v in results)
+    assert raised.value.messages[0]["role"] == "system" and "system" in raised.value.prompt
+    assert len(raised.value.outputs) == 3
+    verdicts = [v for outcome in judging.run([judge], request()) for v in outcome.verdicts()]
+    assert {v.verdict for v in verdicts} == {"error"}
+    assert all("malformed model output" in v.comment for v in verdicts)
 
 
 def test_a_criterion_missing_from_every_answer_gets_an_error_verdict(judge, fake_ollama):
@@ -149,8 +150,8 @@ def test_a_host_that_refuses_connections_is_unreachable():
         ollama_judge.OllamaJudge().judge(request())
     assert str(raised.value) == f"unreachable: {host} (connection refused)"
     assert raised.value.transient
-    results = judging.run([ollama_judge.OllamaJudge()], request())
-    assert [v.verdict for _, v in results] == ["error", "error"]
+    results = [v for o in judging.run([ollama_judge.OllamaJudge()], request()) for v in o.verdicts()]
+    assert [v.verdict for v in results] == ["error", "error"]
 
 
 def test_host_errors_and_a_missing_model_are_named(judge, fake_ollama):
@@ -169,8 +170,8 @@ def test_not_configured_is_a_clear_error_and_asks_nobody(fake_ollama):
         ollama_judge.OllamaJudge().judge(request())
     assert str(raised.value) == expected
     assert fake_ollama.requests == []
-    results = judging.run([ollama_judge.OllamaJudge()], request())
-    assert [(v.verdict, v.comment) for _, v in results] == [("error", f"judge error: {expected}")] * 2
+    results = [v for o in judging.run([ollama_judge.OllamaJudge()], request()) for v in o.verdicts()]
+    assert [(v.verdict, v.comment) for v in results] == [("error", expected)] * 2
 
 
 def test_environment_then_config_then_project_settings(fake_ollama, monkeypatch):

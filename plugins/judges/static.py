@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgspec
 
+from plugins.tasktypes.text import n_words, normalised, words
 from server.hookspecs import hookimpl
 from server.plugin_types import CriterionView, Judge, JudgeRequest, Verdict
 
 
 class CheckInvalid(Exception):
     """A criterion's checks cannot be run as written."""
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else value if isinstance(value, str) else str(value)
-
-
-def _normal(value: Any) -> str:
-    """Words only, case-folded: "Sales  dashboard." and "sales dashboard" are the same text."""
-    return " ".join(re.findall(r"\w+", _text(value).casefold()))
-
-
-def _words(n: int) -> str:
-    return f"{n} word" if n == 1 else f"{n} words"
 
 
 def _is_empty(value: Any) -> bool:
@@ -44,21 +31,21 @@ def _required(fields: list[str], response: dict, inputs: dict) -> Iterator[str]:
 
 def _min_words(limits: dict[str, int], response: dict, inputs: dict) -> Iterator[str]:
     for field, least in limits.items():
-        count = len(_text(response.get(field)).split())
+        count = words(response.get(field))
         if count < least:
-            yield f"{field} has {_words(count)}; at least {least} required"
+            yield f"{field} has {n_words(count)}; at least {least} required"
 
 
 def _max_words(limits: dict[str, int], response: dict, inputs: dict) -> Iterator[str]:
     for field, most in limits.items():
-        count = len(_text(response.get(field)).split())
+        count = words(response.get(field))
         if count > most:
-            yield f"{field} has {_words(count)}; at most {most} allowed"
+            yield f"{field} has {n_words(count)}; at most {most} allowed"
 
 
 def _distinct(pairs: list[tuple[str, str]], response: dict, inputs: dict) -> Iterator[str]:
     for a, b in pairs:
-        if _normal(response.get(a)) == _normal(response.get(b)):
+        if normalised(response.get(a)) == normalised(response.get(b)):
             yield f"{a} and {b} must differ but say the same"
 
 
@@ -66,7 +53,7 @@ def _not_input(sources: dict[str, str], response: dict, inputs: dict) -> Iterato
     for field, name in sources.items():
         if name not in inputs:
             raise CheckInvalid(f"not_input: the task has no input {name!r}")
-        given, said = _normal(inputs[name]), _normal(response.get(field))
+        given, said = normalised(inputs[name]), normalised(response.get(field))
         if given and said == given:
             yield f"{field} only repeats the input {name}"
         elif given and f" {given} " in f" {said} ":

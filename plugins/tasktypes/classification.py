@@ -7,6 +7,7 @@ from pathlib import Path
 
 import msgspec
 
+from plugins.tasktypes.text import check_words
 from server.hookspecs import hookimpl
 from server.plugin_types import (
     CriterionView,
@@ -130,9 +131,7 @@ class Classification(TaskType):
         explanation = response.explanation.strip()
         if explanation and not options.explanation:
             raise ResponseInvalid("explanation", "this project takes no explanation")
-        words = len(explanation.split())
-        if words > EXPLANATION_MAX_WORDS:
-            raise ResponseInvalid("explanation", f"has {words} words; at most {EXPLANATION_MAX_WORDS} allowed")
+        check_words("explanation", explanation, 0, EXPLANATION_MAX_WORDS)
         return ClassificationResponse(label=label, subtype=subtype, explanation=explanation)
 
     def score(self, options: ClassificationOptions, response: dict, expected: dict) -> float:

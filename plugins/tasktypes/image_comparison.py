@@ -6,6 +6,7 @@ from collections import Counter
 
 import msgspec
 
+from plugins.tasktypes.text import check_limits, check_words
 from server.hookspecs import hookimpl
 from server.plugin_types import (
     CriterionView,
@@ -81,12 +82,7 @@ class ImageComparison(TaskType):
 
     def parse_options(self, raw: dict) -> ImageComparisonOptions:
         options = super().parse_options(raw)
-        for field in ("winner_title", "reasoning"):
-            least, most = getattr(options, f"{field}_min_words"), getattr(options, f"{field}_max_words")
-            if least < 1:
-                raise ResponseInvalid(f"options.{field}_min_words", "must be at least 1")
-            if most < least:
-                raise ResponseInvalid(f"options.{field}_max_words", f"must be at least {field}_min_words ({least})")
+        check_limits(options, "winner_title", "reasoning")
         return options
 
     def inputs(self, options: ImageComparisonOptions) -> list[InputEntity]:
@@ -194,8 +190,8 @@ class ImageComparison(TaskType):
                 raise ResponseInvalid("winner", f"must be {tie_break}: the totals are equal and the tie-break "
                                                 f"chose {tie_break}")
         title, reasoning = response.winner_title.strip(), response.reasoning.strip()
-        _check_words("winner_title", title, options.winner_title_min_words, options.winner_title_max_words)
-        _check_words("reasoning", reasoning, options.reasoning_min_words, options.reasoning_max_words)
+        check_words("winner_title", title, options.winner_title_min_words, options.winner_title_max_words)
+        check_words("reasoning", reasoning, options.reasoning_min_words, options.reasoning_max_words)
         return ImageComparisonResponse(
             **{name: getattr(response, name) for name in SCORES},
             total_1=totals["image_1"], total_2=totals["image_2"], winner=winner,
@@ -275,20 +271,6 @@ def _tidy(value: float) -> int | float:
 def _mean(values: list) -> float | None:
     numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
     return sum(numbers) / len(numbers) if numbers else None
-
-
-def _words(n: int) -> str:
-    return f"{n} word" if n == 1 else f"{n} words"
-
-
-def _check_words(field: str, text: str, least: int, most: int) -> None:
-    count = len(text.split())
-    if count == 0:
-        raise ResponseInvalid(field, f"is required ({least} to {most} words)")
-    if count < least:
-        raise ResponseInvalid(field, f"has {_words(count)}; at least {least} required")
-    if count > most:
-        raise ResponseInvalid(field, f"has {_words(count)}; at most {most} allowed")
 
 
 @hookimpl

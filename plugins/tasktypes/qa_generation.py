@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 import msgspec
 
+from plugins.tasktypes.text import check_limits, check_words, jaccard, most_central, normalised, passes, tokens
 from server.hookspecs import hookimpl
 from server.plugin_types import (
     CriterionView,
@@ -51,12 +50,7 @@ class QaGeneration(TaskType):
 
     def parse_options(self, raw: dict) -> QaGenerationOptions:
         options = super().parse_options(raw)
-        for field in ("question", "answer"):
-            least, most = getattr(options, f"{field}_min_words"), getattr(options, f"{field}_max_words")
-            if least < 1:
-                raise ResponseInvalid(f"options.{field}_min_words", "must be at least 1")
-            if most < least:
-                raise ResponseInvalid(f"options.{field}_max_words", f"must be at least {field}_min_words ({least})")
+        check_limits(options, "question", "answer")
         return options
 
     def inputs(self, options: QaGenerationOptions) -> list[InputEntity]:
@@ -104,9 +98,9 @@ class QaGeneration(TaskType):
         if canonical is None:
             raise ResponseInvalid("question_type", f"must be one of: {', '.join(QUESTION_TYPES)}")
         question, answer = response.question.strip(), response.answer.strip()
-        _check_words("question", question, options.question_min_words, options.question_max_words)
-        _check_words("answer", answer, options.answer_min_words, options.answer_max_words)
-        if _normal(question) == _normal(answer):
+        check_words("question", question, options.question_min_words, options.question_max_words)
+        check_words("answer", answer, options.answer_min_words, options.answer_max_words)
+        if normalised(question) == normalised(answer):
             raise ResponseInvalid("answer", "only repeats the question; answer it")
         return QaGenerationResponse(question_type=canonical, question=question, answer=answer)
 
@@ -115,7 +109,7 @@ class QaGeneration(TaskType):
         response names one), plus each static criterion of the type (word limits; answer not
         repeating the question). Free text has no single right answer, so question and answer
         are not compared with the expected ones; their quality is for the model judges."""
-        parts = [_passes(criterion.checks, response)
+        parts = [passes(criterion.checks, response)
                  for criterion in self.default_criteria(options) if criterion.checks]
         if expected.get("question_type"):
             parts.append(response.get("question_type") == expected["question_type"])
@@ -126,23 +120,16 @@ class QaGeneration(TaskType):
         token Jaccard similarity |A ∩ B| / |A ∪ B| over case-folded words (1.0 when both are empty)."""
         same_type = 1.0 if a.get("question_type") and a.get("question_type") == b.get("question_type") else 0.0
         return (0.5 * same_type
-                + 0.25 * _jaccard(_tokens(a.get("question")), _tokens(b.get("question")))
-                + 0.25 * _jaccard(_tokens(a.get("answer")), _tokens(b.get("answer"))))
+                + 0.25 * jaccard(tokens(a.get("question")), tokens(b.get("question")))
+                + 0.25 * jaccard(tokens(a.get("answer")), tokens(b.get("answer"))))
 
     def aggregate(self, options: QaGenerationOptions, responses: list[dict]) -> dict | None:
         """The most central response (highest mean agreement with the others; ties go to the first),
         with that mean as `agreement` (1.0 for a single response)."""
         if not responses:
             return None
-        if len(responses) == 1:
-            return {**responses[0], "agreement": 1.0}
-        means = [
-            sum(self.agreement(options, response, other) for j, other in enumerate(responses) if j != i)
-            / (len(responses) - 1)
-            for i, response in enumerate(responses)
-        ]
-        best = max(range(len(responses)), key=lambda i: means[i])
-        return {**responses[best], "agreement": round(means[best], 4)}
+        best, mean = most_central(responses, lambda a, b: self.agreement(options, a, b))
+        return {**responses[best], "agreement": round(mean, 4)}
 
     def export_row(
         self, options: QaGenerationOptions, task: TaskView, responses: list[dict], aggregate: dict | None
@@ -157,48 +144,6 @@ class QaGeneration(TaskType):
             "agreement": aggregate.get("agreement"),
             "responses": len(responses),
         }
-
-
-def _text(value) -> str:
-    return "" if value is None else value if isinstance(value, str) else str(value)
-
-
-def _normal(value) -> str:
-    """Words only, case-folded (as the static judge compares): "Sales  dashboard." equals "sales dashboard"."""
-    return " ".join(re.findall(r"\w+", _text(value).casefold()))
-
-
-def _tokens(value) -> set[str]:
-    return set(re.findall(r"\w+", _text(value).casefold()))
-
-
-def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a | b else 1.0
-
-
-def _words(n: int) -> str:
-    return f"{n} word" if n == 1 else f"{n} words"
-
-
-def _check_words(field: str, text: str, least: int, most: int) -> None:
-    count = len(text.split())
-    if count == 0:
-        raise ResponseInvalid(field, f"is required ({least} to {most} words)")
-    if count < least:
-        raise ResponseInvalid(field, f"has {_words(count)}; at least {least} required")
-    if count > most:
-        raise ResponseInvalid(field, f"has {_words(count)}; at most {most} allowed")
-
-
-def _passes(checks: dict, response: dict) -> bool:
-    """A criterion's checks as the static judge reads them (required, min_words, max_words, distinct)."""
-    if any(not _text(response.get(field)).strip() for field in checks.get("required", [])):
-        return False
-    if any(len(_text(response.get(f)).split()) < n for f, n in checks.get("min_words", {}).items()):
-        return False
-    if any(len(_text(response.get(f)).split()) > n for f, n in checks.get("max_words", {}).items()):
-        return False
-    return all(_normal(response.get(a)) != _normal(response.get(b)) for a, b in checks.get("distinct", []))
 
 
 @hookimpl

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 import msgspec
 
+from plugins.tasktypes.text import check_limits, check_words, jaccard, most_central, normalised, passes, tokens
 from server.hookspecs import hookimpl
 from server.plugin_types import (
     CriterionView,
@@ -44,10 +43,7 @@ class QueryGeneration(TaskType):
 
     def parse_options(self, raw: dict) -> QueryGenerationOptions:
         options = super().parse_options(raw)
-        if options.min_words < 1:
-            raise ResponseInvalid("options.min_words", "must be at least 1")
-        if options.max_words < options.min_words:
-            raise ResponseInvalid("options.max_words", f"must be at least min_words ({options.min_words})")
+        check_limits(options)
         return options
 
     def inputs(self, options: QueryGenerationOptions) -> list[InputEntity]:
@@ -94,14 +90,8 @@ class QueryGeneration(TaskType):
     ) -> QueryGenerationResponse:
         queries = {name: " ".join(getattr(response, name).split()) for name in QUERIES}
         for name, query in queries.items():
-            count = len(query.split())
-            if count == 0:
-                raise ResponseInvalid(name, f"is required ({options.min_words} to {options.max_words} words)")
-            if count < options.min_words:
-                raise ResponseInvalid(name, f"has {_words(count)}; at least {options.min_words} required")
-            if count > options.max_words:
-                raise ResponseInvalid(name, f"has {_words(count)}; at most {options.max_words} allowed")
-        if _normal(queries["query_1"]) == _normal(queries["query_2"]):
+            check_words(name, query, options.min_words, options.max_words)
+        if normalised(queries["query_1"]) == normalised(queries["query_2"]):
             raise ResponseInvalid("query_2", "must differ from query_1 (case, spacing and punctuation aside); "
                                              "approach the image from another angle")
         return QueryGenerationResponse(**queries)
@@ -114,7 +104,7 @@ class QueryGeneration(TaskType):
         naturalness and specificity is left to the model judges' verdicts.
         """
         checks = [criterion.checks for criterion in self.default_criteria(options) if criterion.checks]
-        return sum(_passes(c, response) for c in checks) / len(checks)
+        return sum(passes(c, response) for c in checks) / len(checks)
 
     def agreement(self, options: QueryGenerationOptions, a: dict, b: dict) -> float:
         """Token Jaccard similarity of the queries, paired the way that matches best.
@@ -123,15 +113,18 @@ class QueryGeneration(TaskType):
         mean(J(a1, b1), J(a2, b2)) and mean(J(a1, b2), J(a2, b1)); J is |A ∩ B| / |A ∪ B|
         over case-folded word tokens (1.0 when both are empty).
         """
-        a1, a2, b1, b2 = (_tokens(x.get(name)) for x in (a, b) for name in QUERIES)
-        straight = (_jaccard(a1, b1) + _jaccard(a2, b2)) / 2
-        crossed = (_jaccard(a1, b2) + _jaccard(a2, b1)) / 2
+        a1, a2, b1, b2 = (tokens(x.get(name)) for x in (a, b) for name in QUERIES)
+        straight = (jaccard(a1, b1) + jaccard(a2, b2)) / 2
+        crossed = (jaccard(a1, b2) + jaccard(a2, b1)) / 2
         return max(straight, crossed)
 
     def aggregate(self, options: QueryGenerationOptions, responses: list[dict]) -> dict | None:
         """The most central response (highest mean agreement with the others; ties go to the first),
         with that mean as `agreement` (1.0 for a single response)."""
-        return _central(responses, lambda a, b: self.agreement(options, a, b))
+        if not responses:
+            return None
+        best, mean = most_central(responses, lambda a, b: self.agreement(options, a, b))
+        return {**responses[best], "agreement": round(mean, 4)}
 
     def export_row(
         self, options: QueryGenerationOptions, task: TaskView, responses: list[dict], aggregate: dict | None
@@ -145,51 +138,6 @@ class QueryGeneration(TaskType):
             "agreement": aggregate.get("agreement"),
             "responses": len(responses),
         }
-
-
-def _text(value) -> str:
-    return "" if value is None else value if isinstance(value, str) else str(value)
-
-
-def _normal(value) -> str:
-    """Words only, case-folded (as the static judge compares): "Sales  dashboard." equals "sales dashboard"."""
-    return " ".join(re.findall(r"\w+", _text(value).casefold()))
-
-
-def _tokens(value) -> set[str]:
-    return set(re.findall(r"\w+", _text(value).casefold()))
-
-
-def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a | b else 1.0
-
-
-def _words(n: int) -> str:
-    return f"{n} word" if n == 1 else f"{n} words"
-
-
-def _passes(checks: dict, response: dict) -> bool:
-    """A criterion's checks as the static judge reads them (required, min_words, max_words, distinct)."""
-    if any(not _text(response.get(field)).strip() for field in checks.get("required", [])):
-        return False
-    if any(len(_text(response.get(f)).split()) < n for f, n in checks.get("min_words", {}).items()):
-        return False
-    if any(len(_text(response.get(f)).split()) > n for f, n in checks.get("max_words", {}).items()):
-        return False
-    return all(_normal(response.get(a)) != _normal(response.get(b)) for a, b in checks.get("distinct", []))
-
-
-def _central(responses: list[dict], agreement) -> dict | None:
-    if not responses:
-        return None
-    if len(responses) == 1:
-        return {**responses[0], "agreement": 1.0}
-    means = [
-        sum(agreement(response, other) for j, other in enumerate(responses) if j != i) / (len(responses) - 1)
-        for i, response in enumerate(responses)
-    ]
-    best = max(range(len(responses)), key=lambda i: means[i])
-    return {**responses[best], "agreement": round(means[best], 4)}
 
 
 @hookimpl

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
 import msgspec
 
+from plugins.tasktypes.text import check_limits, check_words, normalised
 from server.hookspecs import hookimpl
 from server.plugin_types import (
     CriterionView,
@@ -53,7 +53,7 @@ class QuerySelection(TaskType):
 
     def parse_options(self, raw: dict) -> QuerySelectionOptions:
         options = super().parse_options(raw)
-        _check_limits("reason", options.reason_min_words, options.reason_max_words)
+        check_limits(options, "reason")
         return options
 
     def inputs(self, options: QuerySelectionOptions) -> list[InputEntity]:
@@ -102,10 +102,10 @@ class QuerySelection(TaskType):
         if choice not in QUERIES:
             raise ResponseInvalid("selected_query", f"must be one of: {', '.join(QUERIES)}")
         reason = response.selection_reason.strip()
-        _check_words("selection_reason", reason, options.reason_min_words, options.reason_max_words)
+        check_words("selection_reason", reason, options.reason_min_words, options.reason_max_words)
         for name, source in QUERIES.items():
-            query = _normal(task.inputs.get(source))
-            if query and _normal(reason) == query:
+            query = normalised(task.inputs.get(source))
+            if query and normalised(reason) == query:
                 raise ResponseInvalid("selection_reason", f"only repeats {name}; say why the chosen query finds "
                                                           "this image better than the other")
         return QuerySelectionResponse(selected_query=choice, selection_reason=reason)
@@ -145,32 +145,6 @@ class QuerySelection(TaskType):
             "agreement": aggregate.get("agreement"),
             "responses": len(responses),
         }
-
-
-def _normal(value) -> str:
-    """Words only, case-folded (as the static judge compares): "Sales  dashboard." equals "sales dashboard"."""
-    return " ".join(re.findall(r"\w+", ("" if value is None else str(value)).casefold()))
-
-
-def _words(n: int) -> str:
-    return f"{n} word" if n == 1 else f"{n} words"
-
-
-def _check_words(field: str, text: str, least: int, most: int) -> None:
-    count = len(text.split())
-    if count == 0:
-        raise ResponseInvalid(field, f"is required ({least} to {most} words)")
-    if count < least:
-        raise ResponseInvalid(field, f"has {_words(count)}; at least {least} required")
-    if count > most:
-        raise ResponseInvalid(field, f"has {_words(count)}; at most {most} allowed")
-
-
-def _check_limits(prefix: str, least: int, most: int) -> None:
-    if least < 1:
-        raise ResponseInvalid(f"options.{prefix}_min_words", "must be at least 1")
-    if most < least:
-        raise ResponseInvalid(f"options.{prefix}_max_words", f"must be at least {prefix}_min_words ({least})")
 
 
 @hookimpl

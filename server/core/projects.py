@@ -12,7 +12,7 @@ from server.core import events
 from server.db import database
 from server.errors import Invalid, NotFound
 from server.models import Criterion, Entity, Project, ProjectVersion, Space
-from server.plugin_types import CriterionView, InputEntity, Options, OutputEntity, ResponseInvalid, TaskType, TaskView
+from server.plugin_types import CriterionView, GradedExample, InputEntity, Options, OutputEntity, ResponseInvalid, TaskType, TaskView
 
 
 class ProjectSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -28,6 +28,8 @@ class ProjectSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     price_cents: int = 0
     require_calibration: bool = False
     judges: list[str] = msgspec.field(default_factory=lambda: ["static"])
+    judge_settings: dict[str, dict] = {}
+    on_blocking_fail: str = "review"     # review | rework
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ def create(settings: ProjectSettings, created_by: int | None, space: Space,
             guidelines=settings.guidelines, overlap=settings.overlap,
             lease_seconds=settings.lease_minutes * 60, price_cents=settings.price_cents,
             require_calibration=settings.require_calibration, judges=settings.judges,
+            judge_settings=settings.judge_settings, on_blocking_fail=settings.on_blocking_fail,
             created_by=created_by,
         )
         _write_structure(project, task_type, options)
@@ -106,6 +109,8 @@ def _check_settings(settings: ProjectSettings, registry) -> None:
         raise Invalid("lease_minutes must be positive", field="lease_minutes")
     if settings.price_cents < 0:
         raise Invalid("price_cents must not be negative", field="price_cents")
+    if settings.on_blocking_fail not in ("review", "rework"):
+        raise Invalid("on_blocking_fail must be review or rework", field="on_blocking_fail")
     for name in settings.judges:
         if name not in registry.judges:
             raise Invalid(f"unknown judge {name!r}; available: {', '.join(sorted(registry.judges))}", field="judges")
@@ -126,6 +131,7 @@ class Criteria:
     views: list[CriterionView]
     ids: dict[str, int]
     severity: dict[str, str]
+    examples: list[GradedExample]
 
 
 _criteria_cache: dict[tuple[int, int], Criteria] = {}
@@ -137,23 +143,29 @@ def criteria(project: Project) -> Criteria:
     found = _criteria_cache.get(key)
     if found is None:
         rows = list(Criterion.select().where(Criterion.project == project.id).order_by(Criterion.position))
+        snapshot = (ProjectVersion.select(ProjectVersion.snapshot)
+                    .where(ProjectVersion.project == project.id, ProjectVersion.number == project.version).scalar())
         found = Criteria(views=[CriterionView(name=c.name, entities=c.entities, rule=c.rule, checks=c.checks,
                                               severity=c.severity) for c in rows],
-                         ids={c.name: c.id for c in rows}, severity={c.name: c.severity for c in rows})
+                         ids={c.name: c.id for c in rows}, severity={c.name: c.severity for c in rows},
+                         examples=[GradedExample(**e) for e in (snapshot or {}).get("examples", [])])
         _criteria_cache[key] = found
     return found
 
 
-def snapshot(project: Project) -> ProjectVersion:
-    """Freeze the project's instructions, structure and criteria as version `project.version`."""
+def snapshot(project: Project, examples: list[dict] | None = None) -> ProjectVersion:
+    """Freeze the project's instructions, structure, criteria and judges' examples as version `project.version`."""
     rt = runtime(project)
     data = {
         "description": project.description, "guidelines": project.guidelines,
         "options": project.options, "overlap": project.overlap, "judges": project.judges,
         "inputs": msgspec.to_builtins(rt.inputs), "outputs": msgspec.to_builtins(rt.outputs),
         "criteria": msgspec.to_builtins(criteria(project).views),
+        "judge_settings": project.judge_settings, "examples": examples or [],
     }
-    return ProjectVersion.create(project=project, number=project.version, snapshot=data)
+    version = ProjectVersion.create(project=project, number=project.version, snapshot=data)
+    forget(project.id)   # the criteria cache read this version before it existed
+    return version
 
 
 _project_cache: dict[int, tuple[float, Project]] = {}

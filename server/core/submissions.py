@@ -13,14 +13,15 @@ import time
 import msgspec
 
 from server.core import assignment as assignments
-from server.core import events, judging, projects
+from server.core import events, judging, projects, rework
 from server.db import execute, write_transaction
 from server.errors import Conflict, Invalid
 from server.models import Project
 from server.plugin_types import ResponseInvalid
 
 INSERT_RESPONSE = ("INSERT INTO response (assignment_id, task_id, tasker_id, project_id, version, data, "
-                   "duration_seconds, judged, rejected, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")
+                   "duration_seconds, judged, rejected, reworked, created_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")
 _encode = msgspec.json.encode
 
 
@@ -36,6 +37,7 @@ class Submitted(msgspec.Struct, kw_only=True):
     task_status: str
     judged: str
     verdicts: list[VerdictOut] = []
+    sent_back: bool = False     # a blocking criterion failed: fix the answer and submit again
 
 
 def validate(project: Project, task_id: int, ext_id: str, data: dict, raw) -> dict:
@@ -61,22 +63,34 @@ def submit(assignment_id: int, tasker_id: int, raw) -> Submitted:
     cheap, slow = judging.project_judges(project)
     with write_transaction():
         responses, open_slots = assignments.locked_task(task_id, "responses_count", "open_slots")
-        # A lease past its time but not yet swept still holds its slot: the late answer is kept.
-        assignments.finish(assignment_id, "submitted", now)
-        results = judging.run(cheap, judging.request_for(project, task_id, ext_id, data, response))
-        judged = "pending" if slow else judging.outcome([(v.criterion, v.verdict) for _, v in results], project)
+        outcomes = judging.run(cheap, judging.request_for(project, task_id, ext_id, data, response),
+                               project.judge_settings)
+        judged = judging.outcome(judging.flat(outcomes), project)
+        sent_back = judged == "failed" and rework.wanted(project, assignment_id=assignment_id)
+        if slow and not sent_back:
+            judged = "pending"
+        if not sent_back:
+            # A lease past its time but not yet swept still holds its slot: the late answer is kept.
+            assignments.finish(assignment_id, "submitted", now)
         response_id = execute(INSERT_RESPONSE, (assignment_id, task_id, tasker_id, project.id, project.version,
-                                                _encode(response).decode(), now - claimed_at, judged, False,
-                                                now)).fetchone()[0]
-        judging.store(response_id, project, results)
+                                                _encode(response).decode(), now - claimed_at, judged,
+                                                False, sent_back, now)).fetchone()[0]
+        judging.store(response_id, project, outcomes)
         events.record("response.submitted", actor=tasker_id, project=project.id, task=task_id,
                       response=response_id, assignment=assignment_id, judged=judged)
-        status = _after_response(task_id, project, responses + 1, open_slots, now)
-        if slow:
+        if sent_back:
+            execute("UPDATE assignment SET expires_at = ? WHERE id = ?", (now + project.lease_seconds, assignment_id))
+            events.record("response.sent_back", project=project.id, task=task_id, response=response_id,
+                          tasker=tasker_id, comments=judging.failing_comments(outcomes))
+            status = "in_progress"
+        else:
+            status = _after_response(task_id, project, responses + 1, open_slots, now)
+        if slow and not sent_back:
             judging.schedule(response_id)
-    verdicts = [VerdictOut(criterion=v.criterion, judge=j.name, verdict=v.verdict, comment=v.comment)
-                for j, v in results]
-    return Submitted(response_id=response_id, task_status=status, judged=judged, verdicts=verdicts)
+    verdicts = [VerdictOut(criterion=v.criterion, judge=o.judge.name, verdict=v.verdict, comment=v.comment)
+                for o in outcomes for v in o.verdicts()]
+    return Submitted(response_id=response_id, task_status=status, judged=judged, verdicts=verdicts,
+                     sent_back=sent_back)
 
 
 def _after_response(task_id: int, project: Project, responses: int, open_slots: int, now: float) -> str:

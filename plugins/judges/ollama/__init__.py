@@ -11,7 +11,6 @@ every failure raises `JudgeFailed` (not configured, unreachable, timed out, malf
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 
 from plugins.judges.ollama import client
 from plugins.judges.ollama.check import check, check_configured
@@ -19,26 +18,12 @@ from plugins.judges.ollama.errors import JudgeFailed
 from plugins.judges.ollama.prompt import Prompt, build, render
 from plugins.judges.ollama.settings import Settings, configure, require_model, resolve
 from server.hookspecs import hookimpl
-from server.plugin_types import CriterionView, Judge, JudgeRequest, Verdict
+from server.plugin_types import CriterionView, Judge, JudgeReport, JudgeRequest, Verdict
 
 VERSION = "1"
 
-__all__ = ["OllamaJudge", "JudgeRun", "JudgeFailed", "configure", "build_prompt", "prompt_text",
+__all__ = ["OllamaJudge", "JudgeFailed", "configure", "build_prompt", "prompt_text",
            "version_for", "check", "check_configured"]
-
-
-@dataclass
-class JudgeRun:
-    """One judging call in full: the verdicts, the exact prompt (images as placeholders) and the raw outputs."""
-
-    verdicts: list[Verdict]
-    version: str
-    prompt: list[dict]
-    outputs: list[str] = field(default_factory=list)
-
-    @property
-    def prompt_text(self) -> str:
-        return render(self.prompt)
 
 
 def version_for(settings: dict | None = None) -> str:
@@ -100,14 +85,17 @@ class OllamaJudge(Judge):
     def judge(self, request: JudgeRequest) -> list[Verdict]:
         return self.run(request).verdicts
 
-    def run(self, request: JudgeRequest) -> JudgeRun:
+    def check(self, settings: dict | None = None) -> tuple[bool, str]:
+        return check_configured(settings)
+
+    def run(self, request: JudgeRequest) -> JudgeReport:
         """judge(), keeping the prompt and the raw outputs; raises JudgeFailed (with `.prompt`) on failure."""
         settings = resolve(request.settings)
         request = _covered(request)
         names = [c.name for c in request.criteria]
         version = version_for(request.settings)
         if not names:
-            return JudgeRun([], version, [])
+            return JudgeReport([], version)
         prompt = _prompt(request, settings)
         reply = client.ask(prompt, names, settings)
         tries = len(reply.outputs)
@@ -121,9 +109,18 @@ class OllamaJudge(Judge):
             else:
                 verdicts.append(Verdict(criterion=name, verdict=answer.verdict, comment=answer.comment.strip(),
                                         confidence=answer.confidence))
-        return JudgeRun(verdicts, version, prompt.for_display(), reply.outputs)
+        return JudgeReport(verdicts, version, render(prompt.for_display()), reply.outputs)
 
 
 @hookimpl
 def quorum_judges():
     return [OllamaJudge()]
+
+
+@hookimpl
+def quorum_configure(config):
+    """[plugins.ollama] and QUORUM_OLLAMA_HOST / QUORUM_OLLAMA_MODEL."""
+    try:
+        configure(config.plugin_config("ollama"))
+    except JudgeFailed as exc:
+        raise ValueError(f"[plugins.ollama]: {exc}") from exc

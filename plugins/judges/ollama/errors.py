@@ -7,17 +7,18 @@ retry with backoff before it gives up and marks the response "not judged".
 
 from __future__ import annotations
 
+from server.plugin_types import JudgeFailure
 
-class JudgeFailed(Exception):
-    """The judge gave no usable answer. `prompt` holds the messages sent (images as placeholders)."""
 
-    transient = False
+class JudgeFailed(JudgeFailure):
+    """The judge gave no usable answer. `messages` holds what was sent (images as placeholders),
+    `prompt` the same as readable text, `outputs` what the model said."""
 
     def __init__(self, message: str, prompt: list[dict] | None = None, outputs: list[str] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.prompt = prompt or []
-        self.outputs = outputs or []
+        from plugins.judges.ollama.prompt import render   # prompt.py needs no errors, but keep imports one-way
+
+        super().__init__(message, prompt=render(prompt) if prompt else "", outputs=outputs)
+        self.messages = prompt or []
 
 
 class NotConfigured(JudgeFailed):

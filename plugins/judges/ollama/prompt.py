@@ -7,6 +7,8 @@ everywhere else (stored prompts, error reports) they read "<image: name, N bytes
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,7 +71,7 @@ def build(request: JudgeRequest, settings: Settings, vision: bool) -> Prompt:
     if request.guidelines.strip():
         sections.append(f"## Guidelines\n{request.guidelines.strip()}")
     sections.append("## Quality criteria\n" + "\n".join(_criterion(c, labels) for c in request.criteria))
-    examples = _examples(settings.examples, set(names), fields, request.outputs)
+    examples = _examples([*settings.examples, *_graded(request)], set(names), fields, request.outputs)
     if examples:
         sections.append("## Examples graded by the project owner\n" + examples)
     inputs, images = _task_inputs(request, settings, fields, vision)
@@ -128,6 +130,11 @@ def _task_inputs(request: JudgeRequest, settings: Settings, fields: list[InputFi
         else:
             lines.append(f"- {label}: image {_value(value)} (not shown: {found})")
     return "\n".join(lines) or "(none)", images
+
+
+def _graded(request: JudgeRequest) -> list[Example]:
+    """The project version's owner-graded examples, which the core hands every judge."""
+    return [msgspec.convert(dataclasses.asdict(e), Example) for e in request.examples]
 
 
 def _examples(examples: list[Example], covered: set[str], fields: list[InputField],

@@ -7,7 +7,7 @@ from litestar import Controller, Request, Response, post
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from server.core import access, assignment, projects, submissions
+from server.core import access, assignment, projects, rework, submissions
 
 
 class ClaimOut(msgspec.Struct, kw_only=True):
@@ -18,6 +18,7 @@ class ClaimOut(msgspec.Struct, kw_only=True):
     project_id: int
     inputs: dict
     expires_at: float
+    feedback: dict | None = None    # set when judges sent the tasker's answer back: their answer and the comments
 
 
 class SubmitRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -43,7 +44,7 @@ class LabelingController(Controller):
             return Response(content=b"", status_code=HTTP_204_NO_CONTENT)
         inputs = projects.task_view(project, claimed.task_id, claimed.ext_id, claimed.data).inputs
         return ClaimOut(assignment_id=claimed.assignment_id, task_id=claimed.task_id, project_id=project.id,
-                        inputs=inputs, expires_at=claimed.expires_at)
+                        inputs=inputs, expires_at=claimed.expires_at, feedback=rework.feedback(claimed.assignment_id))
 
     @post("/assignments/{assignment_id:int}/submit", sync_to_thread=True, status_code=200,
           summary="Submit a response for an assignment the caller holds")

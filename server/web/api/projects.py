@@ -8,12 +8,12 @@ from pathlib import Path
 
 import anyio
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, patch, post
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
 from server import plugins
-from server.core import access, batches, export, imports, projects, tasks, users
+from server.core import access, batches, export, imports, projects, tasks, users, versions
 from server.core.projects import ProjectSettings
 from server.errors import Invalid
 from server.models import Project
@@ -41,6 +41,8 @@ class ProjectOut(msgspec.Struct, kw_only=True):
     price_cents: int | None = None
     require_calibration: bool | None = None
     judges: list[str] | None = None
+    judge_settings: dict | None = None
+    on_blocking_fail: str | None = None
     id_field: str | None = None
     input_map: dict | None = None
     inputs: list[dict] = []
@@ -67,6 +69,7 @@ def project_out(project: Project, role: str, with_counts: bool = False) -> Proje
         out.overlap, out.lease_minutes = project.overlap, project.lease_seconds / 60
         out.price_cents, out.require_calibration = project.price_cents, project.require_calibration
         out.judges, out.id_field, out.input_map = project.judges, project.id_field, project.input_map
+        out.judge_settings, out.on_blocking_fail = project.judge_settings, project.on_blocking_fail
         if with_counts:
             out.counts = tasks.counts(project)
     return out
@@ -104,6 +107,12 @@ class ProjectController(Controller):
     def get_project(self, project_id: int, user: int) -> ProjectOut:
         project, role = access.project_for(user, project_id, "tasker")
         return project_out(project, role, with_counts=True)
+
+    @patch("/{project_id:int}", sync_to_thread=True,
+           summary="Edit a project; changing instructions, criteria or judges makes a new version")
+    def edit_project(self, project_id: int, data: versions.ProjectEdit, user: int) -> ProjectOut:
+        project, _ = access.project_for(user, project_id, "owner")
+        return project_out(versions.edit(project, data, user), "owner", with_counts=True)
 
     @post("/{project_id:int}/items", request_max_body_size=MAX_UPLOAD, status_code=201,
           summary="Import items: a JSON array, JSONL or CSV body (by Content-Type); all or nothing")
