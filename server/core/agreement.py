@@ -54,7 +54,7 @@ def _pairs(project: Project, purpose: str | None = None, project_version: int | 
     """(criterion, judge, judge version, purpose, project version, response, task, judge verdict, comment,
     owner verdict, owner reason), the owner's latest grade per response and criterion."""
     latest = {}
-    for grade in (CriterionGrade.select(CriterionGrade, Response.task)
+    for grade in (CriterionGrade.select(CriterionGrade, Response.id, Response.task)
                   .join(Response).where(Response.project == project.id).order_by(CriterionGrade.id)):
         latest[(grade.response_id, grade.criterion_name)] = grade
     query = (JudgeVerdict.select().join(Response)
