@@ -249,3 +249,24 @@ def test_judge_check_command_talks_to_the_host(fake_ollama, tmp_path):  # noqa: 
     missing = subprocess.run([QUORUM, "judge", "check"], env={**env, "QUORUM_OLLAMA_MODEL": "mistral"},
                              capture_output=True, text=True, timeout=60)
     assert missing.returncode == 1 and "model mistral is not on" in missing.stdout
+
+
+def test_criteria_are_checked_when_saved_and_editing_makes_a_version(qa):
+    owner, tom, _, _ = qa
+    pid = _project(owner, n=1)
+    bad = [{**CRITERIA[0], "checks": {"min_words": {"selection_reasn": 3}}}]
+    error = owner.call("PUT", f"/projects/{pid}/criteria", json=bad, expect=422).json()
+    assert error["field"] == "criteria[0].checks" and "selection_reasn" in error["error"]
+    error = owner.call("PUT", f"/projects/{pid}/criteria", json=[{"name": "x", "entities": ["colour"], "rule": "r"}],
+                       expect=422).json()
+    assert error["field"] == "criteria[0].entities"
+    error = owner.call("PUT", f"/projects/{pid}/criteria", json=[CRITERIA[1], CRITERIA[1]], expect=422).json()
+    assert error["field"] == "criteria[1].name"
+    before = owner.get(f"/projects/{pid}").json()["version"]
+    owner.call("PUT", f"/projects/{pid}/criteria", json=CRITERIA[1:])
+    assert owner.get(f"/projects/{pid}").json()["version"] == before + 1
+    assert [c["name"] for c in owner.get(f"/projects/{pid}/criteria").json()] == ["Selection accuracy",
+                                                                                  "Reasoning quality"]
+    owner.call("PATCH", f"/projects/{pid}", json={"price_cents": 250})
+    assert owner.get(f"/projects/{pid}").json()["version"] == before + 1, "a price is not an instruction"
+    tom.call("PUT", f"/projects/{pid}/criteria", json=CRITERIA, expect=403)

@@ -110,3 +110,32 @@ def test_misconfigured_check_is_an_error_not_a_fail(checks, named):
     result = verdict(checks, {"reason": "x", "query_1": "x", "score": 1}, {"query_1": "x"})
     assert result.verdict == "error"
     assert named in result.comment
+
+
+def test_sum_checks_a_computed_total_against_its_parts():
+    from plugins.judges.static import StaticJudge
+    from server.plugin_types import CriterionView, JudgeRequest, TaskView
+
+    criterion = CriterionView(name="totals", checks={"sum": {"total": ["a", "b"]}})
+    task = TaskView(id=1, ext_id="x", inputs={}, data={})
+
+    def verdict(response):
+        request = JudgeRequest(project_name="p", description="", guidelines="", criteria=[criterion], task=task,
+                               response=response)
+        return StaticJudge().judge(request)[0]
+
+    assert verdict({"a": 2, "b": 3, "total": 5}).verdict == "pass"
+    wrong = verdict({"a": 2, "b": 3, "total": 6})
+    assert wrong.verdict == "fail" and wrong.comment == "total is 6; its parts add up to 5"
+    assert "b missing" in verdict({"a": 2, "total": 2}).comment
+
+
+def test_problems_name_unknown_checks_and_fields_the_project_does_not_produce():
+    from plugins.judges.static import StaticJudge
+    from server.plugin_types import CriterionView
+
+    judge = StaticJudge()
+    assert judge.problems(CriterionView(name="c", checks={"min_words": {"reason": 3}}), ["reason"]) == []
+    assert judge.problems(CriterionView(name="c", checks={"min_words": {"reasn": 3}}), ["reason"]) == [
+        "min_words: 'reasn' is not an output (reason)"]
+    assert "unknown check spelling" in judge.problems(CriterionView(name="c", checks={"spelling": 1}), ["reason"])[0]

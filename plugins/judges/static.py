@@ -69,6 +69,17 @@ def _range(bounds: dict[str, tuple[float, float]], response: dict, inputs: dict)
             yield f"{field} is {value}; it must be from {low:g} to {high:g}"
 
 
+def _sum(totals: dict[str, list[str]], response: dict, inputs: dict) -> Iterator[str]:
+    """Computed-field consistency: each total equals the sum of its parts."""
+    for total, parts in totals.items():
+        values = [response.get(p) for p in parts]
+        if any(isinstance(v, bool) or not isinstance(v, int | float) for v in values):
+            missing = [p for p, v in zip(parts, values) if isinstance(v, bool) or not isinstance(v, int | float)]
+            yield f"{total} cannot be checked: {', '.join(missing)} missing"
+        elif response.get(total) != sum(values):
+            yield f"{total} is {response.get(total)}; its parts add up to {sum(values):g}"
+
+
 Check = Callable[[Any, dict, dict], Iterator[str]]
 
 # check key -> (the shape its settings must have, the check)
@@ -79,6 +90,13 @@ CHECKS: dict[str, tuple[Any, Check]] = {
     "distinct": (list[tuple[str, str]], _distinct),
     "not_input": (dict[str, str], _not_input),
     "range": (dict[str, tuple[float, float]], _range),
+    "sum": (dict[str, list[str]], _sum),
+}
+# the settings of each check name response fields (except not_input's values, which name inputs)
+FIELDS = {
+    "required": lambda s: s, "min_words": lambda s: s, "max_words": lambda s: s,
+    "distinct": lambda s: [f for pair in s for f in pair], "not_input": lambda s: list(s),
+    "range": lambda s: list(s), "sum": lambda s: [*s, *(p for parts in s.values() for p in parts)],
 }
 
 
@@ -104,6 +122,19 @@ class StaticJudge(Judge):
 
     def covers(self, criterion: CriterionView) -> bool:
         return bool(criterion.checks)
+
+    def problems(self, criterion: CriterionView, outputs: list[str]) -> list[str]:
+        """Unknown checks, settings of the wrong shape, and fields the project does not produce."""
+        try:
+            _compile(criterion.checks)
+        except CheckInvalid as exc:
+            return [str(exc)]
+        found = []
+        for key, settings in criterion.checks.items():
+            for field in FIELDS[key](msgspec.convert(settings, CHECKS[key][0])):
+                if field not in outputs:
+                    found.append(f"{key}: {field!r} is not an output ({', '.join(outputs)})")
+        return found
 
     def judge(self, request: JudgeRequest) -> list[Verdict]:
         return [

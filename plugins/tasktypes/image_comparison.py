@@ -113,7 +113,8 @@ class ImageComparison(TaskType):
         """Scores in range, totals, winner, title and reasoning present as static checks; the bands and
         the quality of title and reasoning as rules for model judges. A criterion has checks or a rule,
         never both, so a model is never asked what a check decides. That the winner has the higher
-        total (or the tie-break) is enforced on submit; its criterion checks the totals are in place."""
+        total (or the tie-break) is enforced on submit; its criterion checks each total is the sum of its
+        image's scores."""
         bands = "; ".join(f"{title}: {bands}" for title, bands in METRICS.values())
         return [
             CriterionView(
@@ -123,7 +124,7 @@ class ImageComparison(TaskType):
                 name="Winner consistent with totals", entities=["total_1", "total_2", "winner", "tie_break"],
                 severity="blocking",
                 checks={"required": ["winner"],
-                        "range": dict.fromkeys(TOTALS.values(), (LOWEST * len(METRICS), HIGHEST * len(METRICS)))}),
+                        "sum": {total: [f"{side}_{metric}" for metric in METRICS] for side, total in TOTALS.items()}}),
             CriterionView(
                 name="Winner titled and reasoning present", entities=["winner_title", "reasoning"],
                 severity="blocking",
