@@ -24,6 +24,11 @@ def quorum_judges():
 
 
 @hookspec
+def quorum_project_templates():
+    """Return a list of ProjectTemplate: ready projects for a use case (task type, guidelines, criteria, price)."""
+
+
+@hookspec
 def quorum_importers():
     """Return a list of Importer instances that read uploaded datasets (JSON, JSONL, CSV, …)."""
 

@@ -222,6 +222,22 @@ class Judge:
         return None
 
 
+class ProjectTemplate(msgspec.Struct, kw_only=True):
+    """A ready project for a use case: what an owner starts from and then edits."""
+
+    name: str
+    title: str
+    task_type: str
+    description: str
+    guidelines: str                      # markdown: what to do, a good and a bad example, edge cases
+    options: dict = {}
+    criteria: list[CriterionView] | None = None   # None: the task type's default criteria
+    price_cents: int = 0
+    overlap: int = 1
+    judges: list[str] = msgspec.field(default_factory=lambda: ["static"])
+    sample_dataset: str = ""             # the shape of data it expects, e.g. "images_with_queries.json"
+
+
 class Importer:
     """Turns an uploaded file into records. `read` yields (line or row number, record)."""
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pluggy
 
 from server import hookspecs
-from server.plugin_types import Exporter, Importer, Judge, TaskType
+from server.plugin_types import Exporter, Importer, Judge, ProjectTemplate, TaskType
 
 BUILTINS = (
     "plugins.tasktypes.classification",
@@ -42,6 +42,7 @@ class Registry:
     judges: dict[str, Judge] = field(default_factory=dict)
     importers: dict[str, Importer] = field(default_factory=dict)
     exporters: dict[str, Exporter] = field(default_factory=dict)
+    templates: dict[str, ProjectTemplate] = field(default_factory=dict)
     template_dirs: list[str] = field(default_factory=list)
     static_dirs: dict[str, str] = field(default_factory=dict)   # URL name -> directory
     sources: dict[str, str] = field(default_factory=dict)   # plugin name -> where it came from
@@ -51,6 +52,12 @@ class Registry:
             return self.task_types[name]
         except KeyError:
             raise UnknownPlugin(f"unknown task type {name!r}; loaded: {', '.join(sorted(self.task_types))}") from None
+
+    def template(self, name: str) -> ProjectTemplate:
+        try:
+            return self.templates[name]
+        except KeyError:
+            raise UnknownPlugin(f"unknown template {name!r}; loaded: {', '.join(sorted(self.templates))}") from None
 
     def exporter(self, name: str) -> Exporter:
         try:
@@ -97,6 +104,10 @@ def build_registry(manager: pluggy.PluginManager) -> Registry:
         for judge in found:
             registry.judges[judge.name] = judge
             registry.sources[f"judge {judge.name}"] = plugin_name
+    for plugin_name, found in _per_plugin(manager, "quorum_project_templates"):
+        for template in found:
+            registry.templates[template.name] = template
+            registry.sources[f"template {template.name}"] = plugin_name
     for plugin_name, found in _per_plugin(manager, "quorum_importers"):
         for importer in found:
             registry.importers[importer.name] = importer

@@ -19,7 +19,8 @@ class ProjectSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """What an owner sets when creating or editing a project."""
 
     name: str
-    task_type: str
+    task_type: str = ""                  # may come from the template
+    template: str | None = None          # start from a use case's template; fields given here win
     description: str = ""
     guidelines: str = ""
     options: dict = {}
@@ -66,6 +67,13 @@ def task_view(project: Project, task_id: int, ext_id: str, data: dict) -> TaskVi
 def create(settings: ProjectSettings, created_by: int | None, space: Space,
            default_overlap: int = 1, default_lease_minutes: float = 30.0) -> Project:
     registry = plugins.registry()
+    template = None
+    if settings.template:
+        if settings.template not in registry.templates:
+            raise Invalid(f"unknown template {settings.template!r}; available: {', '.join(sorted(registry.templates))}",
+                          field="template")
+        template = registry.templates[settings.template]
+        settings = _from_template(settings, template)
     if settings.overlap is None:
         settings.overlap = default_overlap
     if settings.lease_minutes is None:
@@ -90,7 +98,8 @@ def create(settings: ProjectSettings, created_by: int | None, space: Space,
             created_by=created_by,
         )
         _write_structure(project, task_type, options)
-        for position, criterion in enumerate(task_type.default_criteria(options)):
+        starting = template.criteria if template and template.criteria is not None else None
+        for position, criterion in enumerate(starting or task_type.default_criteria(options)):
             Criterion.create(project=project, name=criterion.name, entities=criterion.entities,
                              rule=criterion.rule, checks=criterion.checks,
                              severity=criterion.severity, position=position)
@@ -98,6 +107,18 @@ def create(settings: ProjectSettings, created_by: int | None, space: Space,
         events.record("project.created", actor=created_by, project=project.id,
                       task_type=settings.task_type, name=project.name)
     return project
+
+
+def _from_template(settings: ProjectSettings, template) -> ProjectSettings:
+    """The template's values wherever the request left a field at its default."""
+    defaults = ProjectSettings(name=settings.name)
+    filled = {}
+    for field in ("task_type", "description", "guidelines", "options", "price_cents", "overlap", "judges"):
+        if getattr(settings, field) == getattr(defaults, field):
+            filled[field] = getattr(template, field)
+    if settings.task_type and settings.task_type != template.task_type:
+        raise Invalid(f"template {template.name!r} is for task type {template.task_type!r}", field="task_type")
+    return msgspec.structs.replace(settings, **filled)
 
 
 def _check_settings(settings: ProjectSettings, registry) -> None:

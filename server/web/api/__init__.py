@@ -3,13 +3,14 @@
 from litestar import Router
 from litestar.di import Provide
 
-from server.web.api import account, labeling, projects, quality, tasks
+from server.web.api import account, catalog, labeling, projects, quality, tasks
 from server.web.auth import api_user
 
 router = Router(
     path="/api/v1",
     route_handlers=[account.login, account.AccountController, projects.ProjectController,
-                    labeling.LabelingController, tasks.TaskController, quality.QualityController],
+                    labeling.LabelingController, tasks.TaskController, quality.QualityController,
+                    catalog.CatalogController],
     dependencies={"user": Provide(api_user, sync_to_thread=False)},
     tags=["api"],
 )
