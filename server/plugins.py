@@ -28,6 +28,11 @@ BUILTINS = (
     "plugins.exporters.json_array",
     "plugins.exporters.jsonl",
     "plugins.exporters.csv_rows",
+    "plugins.project_templates.query_selection",
+    "plugins.project_templates.query_generation",
+    "plugins.project_templates.classification",
+    "plugins.project_templates.qa_generation",
+    "plugins.project_templates.image_comparison",
     "plugins.demo",
 )
 
