@@ -129,25 +129,34 @@ def user_create(username, password, role, space):
 @click.option("--id-field", default=None, help="field holding each item's external id (detected by default)")
 @click.option("--map", "mapping", multiple=True, help="input entity=field, repeatable (detected by default)")
 @click.option("--format", "media_type", default="", help="json, jsonl or csv (default: from the file suffix)")
+@click.option("--media", "media_dir", default=None, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="folder the items' relative image paths point into; the files they name are stored with them")
 @_fail_on
-def import_(project_id, path, id_field, mapping, media_type):
-    """Import a dataset file into a project, streamed, all or nothing."""
+def import_(project_id, path, id_field, mapping, media_type, media_dir):
+    """Import a dataset file into a project, streamed, all or nothing (with its images, given --media)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from server.core import imports, projects
+    from server.core import imports, media, projects
 
-    _boot()
+    config = _boot()
     project = projects.get(project_id)
     input_map = dict(pair.split("=", 1) for pair in mapping) if mapping else None
-    media = {"json": "application/json", "jsonl": "application/x-ndjson", "csv": "text/csv"}.get(media_type, media_type)
+    content_type = {"json": "application/json", "jsonl": "application/x-ndjson", "csv": "text/csv"}.get(media_type, media_type)
     with Progress(TextColumn("importing"), BarColumn(), TextColumn("{task.completed:,} records"),
                   TimeElapsedColumn(), transient=True) as progress:
         bar = progress.add_task("import", total=None)
-        result = imports.import_file(project, path, media_type=media, id_field=id_field, input_map=input_map,
-                                     progress=lambda n: progress.update(bar, completed=n))
+        options = dict(media_type=content_type, id_field=id_field, input_map=input_map,
+                       progress=lambda n: progress.update(bar, completed=n))
+        if media_dir is None:
+            result = imports.import_file(project, path, **options)
+        else:
+            result = media.import_with_folder(project, path, media_dir, config.data_dir,
+                                              limits=media.Limits.of(config.media), **options)
     rate = result.total / result.seconds if result.seconds else 0
     click.echo(f"imported {result.created:,} items ({result.duplicates:,} already there) from {result.total:,} "
                f"records in {result.seconds:.2f}s ({rate:,.0f}/s); id field {result.id_field}")
+    if result.media is not None:
+        click.echo(f"stored {result.media.stored:,} media files ({result.media.bytes:,} bytes) from {media_dir}")
 
 
 @main.command()

@@ -35,6 +35,12 @@ class Data(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     dir: str = "quorum-data"
 
 
+class Media(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    max_files: int = 100_000
+    max_bytes: int = 20 * 1024**3
+    max_file_bytes: int = 200 * 1024**2
+
+
 class Database(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     url: str = ""
     busy_timeout_ms: int = 10000
@@ -75,6 +81,7 @@ class Plugins(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     server: Server = msgspec.field(default_factory=Server)
     data: Data = msgspec.field(default_factory=Data)
+    media: Media = msgspec.field(default_factory=Media)
     database: Database = msgspec.field(default_factory=Database)
     queue: Queue = msgspec.field(default_factory=Queue)
     assignment: Assignment = msgspec.field(default_factory=Assignment)
@@ -165,7 +172,7 @@ def _apply_env(raw: dict, name: str, value: str) -> None:
 
 def _section_type(section: str) -> type[msgspec.Struct]:
     return {
-        "server": Server, "data": Data, "database": Database, "queue": Queue,
+        "server": Server, "data": Data, "media": Media, "database": Database, "queue": Queue,
         "assignment": Assignment, "judging": Judging, "auth": Auth, "plugins": Plugins,
     }[section]
 

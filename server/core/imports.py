@@ -17,7 +17,7 @@ from typing import IO, Any
 import msgspec
 
 from server import plugins
-from server.core import events, projects
+from server.core import events, media as media_files, projects
 from server.db import database, is_sqlite, write_transaction
 from server.errors import Invalid
 from server.models import Project, Task
@@ -53,6 +53,7 @@ class ImportResult(msgspec.Struct, kw_only=True):
     id_field: str
     input_map: dict[str, str]
     seconds: float
+    media: media_files.Stored | None = None    # files stored with the import (a zip or --media)
 
 
 def value_type(value: Any) -> str:
@@ -163,8 +164,9 @@ def open_records(path: Path, media_type: str = "", filename: str = ""):
 
 def import_file(project: Project, path: Path, *, media_type: str = "", filename: str = "",
                 id_field: str | None = None, input_map: dict[str, str] | None = None,
-                actor: int | None = None, progress=None) -> ImportResult:
-    """Import a stored upload: detect what is not given, then insert every record or none."""
+                actor: int | None = None, progress=None, media: media_files.Source | None = None) -> ImportResult:
+    """Import a stored upload: detect what is not given, then insert every record or none.
+    With `media`, every IMAGE value that is a relative path must be a file it has (or the project has)."""
     try:
         importer, records = open_records(path, media_type, filename)
     except LookupError as exc:
@@ -188,11 +190,12 @@ def import_file(project: Project, path: Path, *, media_type: str = "", filename:
     for entity, source in detection.input_map.items():
         if source not in known:
             raise Invalid(f"input_map: field {source!r} for input {entity!r} is not in the data", field="input_map")
-    return _insert(project, records(), importer.unit, detection.id_field, detection.input_map, actor, progress)
+    return _insert(project, records(), importer.unit, detection.id_field, detection.input_map, actor, progress,
+                   media, media_files.image_fields(rt.inputs, detection.input_map))
 
 
 def _insert(project: Project, records, unit: str, id_field: str, mapping: dict[str, str],
-            actor: int | None, progress) -> ImportResult:
+            actor: int | None, progress, media=None, image_fields: list[str] = ()) -> ImportResult:
     started = time.perf_counter()
     errors = _Errors(unit)
     encode = msgspec.json.encode
@@ -219,6 +222,9 @@ def _insert(project: Project, records, unit: str, id_field: str, mapping: dict[s
                 for source in required:
                     if record.get(source) in (None, ""):
                         errors.add(number, source, "missing value")
+                for source in image_fields if media is not None else ():
+                    if problem := media.check(record.get(source)):
+                        errors.add(number, source, problem)
                 ext_id = str(ext_id)
                 if errors.items:
                     continue
@@ -237,6 +243,7 @@ def _insert(project: Project, records, unit: str, id_field: str, mapping: dict[s
         errors.raise_if_any(total)
         if chunk:
             _flush(cursor, sql, chunk)
+        stored = media.publish() if media is not None else None
         created = Task.select().where(Task.project == project).count() - before
         Project.update(id_field=id_field, input_map=mapping).where(Project.id == project.id).execute()
         events.record("items.imported", actor=actor, project=project.id, created=created,
@@ -246,7 +253,7 @@ def _insert(project: Project, records, unit: str, id_field: str, mapping: dict[s
     project.id_field, project.input_map = id_field, mapping
     projects.forget(project.id)
     return ImportResult(created=created, duplicates=total - created, total=total, id_field=id_field,
-                        input_map=mapping, seconds=round(time.perf_counter() - started, 3))
+                        input_map=mapping, seconds=round(time.perf_counter() - started, 3), media=stored)
 
 
 def _number_in(field_name: str, fallback: int) -> int:
@@ -254,11 +261,15 @@ def _number_in(field_name: str, fallback: int) -> int:
     return int(match.group()) if match else fallback
 
 
+# A new item: live, not yet in a batch (every NOT NULL column is spelled out: the schema has no SQL defaults).
+FIXED = "'live', 'unbatched', 0, 0, 0, 0, 'initial', '', 1"
+
+
 def _insert_sql() -> str:
     """SQLite takes executemany with `?` rows; PostgreSQL one multi-row VALUES per chunk."""
-    values = "(?, ?, ?, ?, ?, 'live', 'unbatched', 0, 0, 0, 0)" if is_sqlite() else "%s"
+    values = f"(?, ?, ?, ?, ?, {FIXED})" if is_sqlite() else "%s"
     return ("INSERT INTO task (project_id, ext_id, data, created_at, updated_at, kind, status, open_slots, "
-            f"claimable, queue_rank, responses_count) VALUES {values} "
+            f"claimable, queue_rank, responses_count, phase, explanation, made_in_version) VALUES {values} "
             "ON CONFLICT (project_id, ext_id) DO NOTHING")
 
 
@@ -268,8 +279,7 @@ def _flush(cursor, sql: str, rows: list[tuple]) -> None:
     else:
         from psycopg2.extras import execute_values
 
-        execute_values(cursor, sql, rows, template="(%s, %s, %s, %s, %s, 'live', 'unbatched', 0, 0, 0, 0)",
-                       page_size=1000)
+        execute_values(cursor, sql, rows, template=f"(%s, %s, %s, %s, %s, {FIXED})", page_size=1000)
 
 
 def store_upload(chunks, directory: Path, suffix: str) -> Path:

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import msgspec
 
 from server import plugins
-from server.core import events
-from server.db import database
+from server.core import events, media
+from server.db import database, write_transaction
 from server.errors import Invalid, NotFound
-from server.models import Criterion, Entity, Project, ProjectVersion, Space
+from server.models import Criterion, Entity, Project, ProjectVersion, Space, Task
 from server.plugin_types import CriterionView, GradedExample, InputEntity, Options, OutputEntity, ResponseInvalid, TaskType, TaskView
 
 
@@ -57,10 +57,18 @@ def runtime(project: Project) -> Runtime:
     return cached
 
 
-def task_view(project: Project, task_id: int, ext_id: str, data: dict) -> TaskView:
-    """The task as plugins see it: inputs resolved through the project's field mapping."""
+def task_view(project: Project, task_id: int, ext_id: str, data: dict, *, shown: bool = False) -> TaskView:
+    """The task as plugins see it: inputs resolved through the project's field mapping.
+
+    `shown`: for a page or an API client, an IMAGE input stored with the project (a relative
+    path) becomes the URL the server serves it at; links and the stored data stay as given."""
     mapping = project.input_map or {}
-    inputs = {e.name: data.get(mapping.get(e.name, e.name)) for e in runtime(project).inputs}
+    entities = runtime(project).inputs
+    inputs = {e.name: data.get(mapping.get(e.name, e.name)) for e in entities}
+    if shown:
+        for e in entities:
+            if e.type == "IMAGE":
+                inputs[e.name] = media.url(project.id, inputs[e.name])
     return TaskView(id=task_id, ext_id=ext_id, inputs=inputs, data=data)
 
 
@@ -220,6 +228,33 @@ def forget(project_id: int) -> None:
     _project_cache.pop(project_id, None)
     for key in [k for k in _criteria_cache if k[0] == project_id]:
         del _criteria_cache[key]
+
+
+def dataset_fields(project: Project, sample: int = 50) -> list[str]:
+    """The field names of the project's items (from the first `sample`), in first-seen order."""
+    seen: dict[str, None] = {}
+    for (data,) in Task.select(Task.data).where(Task.project == project.id).order_by(Task.id).limit(sample).tuples():
+        seen.update(dict.fromkeys(data))
+    return list(seen)
+
+
+def set_input_map(project: Project, mapping: dict[str, str], actor: int | None) -> Project:
+    """Point input entities at other dataset fields. Items keep their data; inputs are read through the map."""
+    inputs = [e.name for e in runtime(project).inputs]
+    fields = dataset_fields(project)
+    for entity, source in mapping.items():
+        if entity not in inputs:
+            raise Invalid(f"{entity!r} is not an input entity ({', '.join(inputs)})", field=f"input_map.{entity}")
+        if not isinstance(source, str) or not source.strip():
+            raise Invalid("name the dataset field this input comes from", field=f"input_map.{entity}")
+        if fields and source not in fields:
+            raise Invalid(f"the items have no field {source!r} ({', '.join(fields)})", field=f"input_map.{entity}")
+    with write_transaction():
+        Project.update(input_map=mapping).where(Project.id == project.id).execute()
+        events.record("project.input_map_changed", actor=actor, project=project.id, input_map=mapping)
+    project.input_map = mapping
+    forget(project.id)
+    return project
 
 
 def visible_to(space_roles: dict[int, str]) -> list[Project]:

@@ -51,7 +51,8 @@ def page(project: Project, status: str | None, page_number: int = 1, per_page: i
     total = query.count()
     rows = query.order_by(Task.id).paginate(page_number, per_page)
     items = [TaskRow(id=t.id, ext_id=t.ext_id, kind=t.kind, status=t.status, responses=t.responses_count,
-                     inputs=projects.task_view(project, t.id, t.ext_id, t.data).inputs, updated_at=t.updated_at)
+                     inputs=projects.task_view(project, t.id, t.ext_id, t.data, shown=True).inputs,
+                     updated_at=t.updated_at)
              for t in rows]
     return Page(items=items, total=total, page=page_number, per_page=per_page)
 
@@ -115,6 +116,7 @@ def detail(task: Task, project: Project) -> TaskDetail:
     live = [r.data for r in responses if not r.rejected]
     active = Assignment.select().where(Assignment.task == task.id, Assignment.status == "active").count()
     return TaskDetail(id=task.id, project_id=project.id, ext_id=task.ext_id, kind=task.kind, status=task.status,
-                      inputs=projects.task_view(project, task.id, task.ext_id, task.data).inputs, data=task.data,
+                      inputs=projects.task_view(project, task.id, task.ext_id, task.data, shown=True).inputs,
+                      data=task.data,
                       responses=responses, reviews=reviews, active_assignments=active,
                       aggregate=rt.task_type.aggregate(rt.options, live) if live else None)

@@ -25,6 +25,7 @@ from server.config import REPO_ROOT, Config
 from server.web import errors
 from server.web.api import router as api_router
 from server.web.auth import LoginRequired
+from server.web.media import serve_media
 from server.web.ui import router as ui_router
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -53,7 +54,7 @@ def _to_login(request: Request, _: LoginRequired) -> Response:
 def create_app(config: Config) -> Litestar:
     secret = hashlib.sha256(secret_key(config).encode()).digest()   # 32 bytes, whatever was configured
     app = Litestar(
-        route_handlers=[api_router, ui_router, *_static_routes()],
+        route_handlers=[api_router, ui_router, serve_media, *_static_routes()],
         middleware=[CookieBackendConfig(secret=secret, max_age=config.auth.session_days * 86400,
                                         exclude=["^/api/", "^/static/", "^/schema"]).middleware],
         csrf_config=CSRFConfig(secret=secret.hex(), exclude=["^/api/", "^/schema"], cookie_httponly=False),

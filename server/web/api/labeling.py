@@ -42,7 +42,7 @@ class LabelingController(Controller):
         claimed = assignment.claim(project, user, sweep_every)
         if claimed is None:
             return Response(content=b"", status_code=HTTP_204_NO_CONTENT)
-        inputs = projects.task_view(project, claimed.task_id, claimed.ext_id, claimed.data).inputs
+        inputs = projects.task_view(project, claimed.task_id, claimed.ext_id, claimed.data, shown=True).inputs
         return ClaimOut(assignment_id=claimed.assignment_id, task_id=claimed.task_id, project_id=project.id,
                         inputs=inputs, expires_at=claimed.expires_at, feedback=rework.feedback(claimed.assignment_id))
 

@@ -13,13 +13,14 @@ from litestar.params import QueryParameter
 from litestar.response import Stream
 
 from server import plugins
-from server.core import access, batches, export, imports, projects, tasks, users, versions
+from server.core import access, batches, export, imports, media, projects, tasks, users, versions
 from server.core.projects import ProjectSettings
 from server.errors import Invalid
 from server.models import Project
 from server.web.streaming import threaded
 
 MAX_UPLOAD = 4 * 1024**3
+ZIP_TYPES = ("application/zip", "application/x-zip-compressed")
 
 
 class ProjectCreate(ProjectSettings, kw_only=True, forbid_unknown_fields=True):
@@ -115,17 +116,35 @@ class ProjectController(Controller):
         return project_out(versions.edit(project, data, user), "owner", with_counts=True)
 
     @post("/{project_id:int}/items", request_max_body_size=MAX_UPLOAD, status_code=201,
-          summary="Import items: a JSON array, JSONL or CSV body (by Content-Type); all or nothing")
+          summary="Import items: a JSON array, JSONL or CSV body (by Content-Type), or a zip of one such "
+                  "file and the images its items name (application/zip; `dataset` names the file); all or nothing")
     async def import_items(self, request: Request, project_id: int, user: int,
-                           id_field: str | None = None,
+                           id_field: str | None = None, dataset: str | None = None,
                            input_map: list[str] | None = QueryParameter(name="map", default=None)) -> imports.ImportResult:
         project, _ = await anyio.to_thread.run_sync(access.project_for, user, project_id, "owner")
         mapping = _parse_map(input_map)
+        content_type = request.headers.get("content-type", "")
+        config = request.app.state.config
         path = await _spool(request)
         try:
+            if content_type.split(";")[0].strip().lower() in ZIP_TYPES:
+                return await anyio.to_thread.run_sync(lambda: media.import_zip(
+                    project, path, config.data_dir, limits=media.Limits.of(config.media), dataset=dataset,
+                    id_field=id_field, input_map=mapping, actor=user))
             return await anyio.to_thread.run_sync(lambda: imports.import_file(
-                project, path, media_type=request.headers.get("content-type", ""), id_field=id_field,
-                input_map=mapping, actor=user))
+                project, path, media_type=content_type, id_field=id_field, input_map=mapping, actor=user))
+        finally:
+            path.unlink(missing_ok=True)
+
+    @post("/{project_id:int}/media", request_max_body_size=MAX_UPLOAD, status_code=201,
+          summary="Add or replace a project's media: a zip of images, stored under their paths in the zip")
+    async def store_media(self, request: Request, project_id: int, user: int) -> media.Stored:
+        project, _ = await anyio.to_thread.run_sync(access.project_for, user, project_id, "owner")
+        config = request.app.state.config
+        path = await _spool(request)
+        try:
+            return await anyio.to_thread.run_sync(lambda: media.store_zip(
+                project.id, path, config.data_dir, limits=media.Limits.of(config.media), actor=user))
         finally:
             path.unlink(missing_ok=True)
 

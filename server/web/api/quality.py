@@ -115,7 +115,7 @@ class QualityController(Controller):
          summary="The sample tasks an owner can answer to see what the judges say")
     def self_check_samples(self, project_id: int, user: int) -> list[SampleOut]:
         project, _ = access.project_for(user, project_id, "owner")
-        return [SampleOut(task_id=t.id, inputs=projects.task_view(project, t.id, t.ext_id, t.data).inputs)
+        return [SampleOut(task_id=t.id, inputs=projects.task_view(project, t.id, t.ext_id, t.data, shown=True).inputs)
                 for t in selfcheck.samples(project)]
 
     @post("/projects/{project_id:int}/self-check", sync_to_thread=True, status_code=201,

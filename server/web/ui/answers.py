@@ -35,6 +35,18 @@ def response_from_form(outputs: list[OutputEntity], form: dict[str, Any]) -> dic
     return response
 
 
+def kept(outputs: list[OutputEntity], form: dict[str, Any]) -> dict:
+    """The answers as posted, to put back into a form the server refused."""
+    found: dict[str, Any] = {}
+    for entity in outputs:
+        raw = form.get(entity.name)
+        if raw is None:
+            continue
+        values = raw if isinstance(raw, list) else [raw]
+        found[entity.name] = list(values) if entity.type == "multi_choice" else values[-1]
+    return found
+
+
 def _number(name: str, value: str) -> int | float:
     try:
         return int(value)
@@ -48,7 +60,7 @@ def _number(name: str, value: str) -> int | float:
 def form_context(project: Project, task_id: int, ext_id: str, data: dict, previous: dict | None) -> dict:
     """What the task fragment and a task type's template get: inputs, options, outputs, previous."""
     rt = projects.runtime(project)
-    view = projects.task_view(project, task_id, ext_id, data)
+    view = projects.task_view(project, task_id, ext_id, data, shown=True)
     shortcut_owner = next((e.name for e in rt.outputs if e.type == "single_choice" and e.shortcut_keys), None)
     return {
         "template": rt.task_type.template,
