@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import load_items, make_project
+from tests.test_ui_quality import registered  # noqa: F401 - the fixture
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -100,3 +101,67 @@ def test_tasker_labels_with_the_keyboard_and_the_owner_sees_them_ready_for_revie
     page.wait_for_selector("#task-table .empty")
     assert re.search(r"status=completed", page.url)
     manager.close()
+
+
+def test_owner_edits_criteria_grades_per_criterion_and_reads_agreement(server, people, apis, browser, registered):
+    """Criteria editor (add a row, a refused save shown inline, then saved), the review page's grading with the
+    reason required where the owner disagrees and the judge's prompt opened in place, then the agreement table."""
+    owner = apis["olivia"]
+    project = make_project(owner, name="Chart images", guidelines=GUIDELINES, judges=["static", "echo"],
+                           options={"explanation": True})
+    load_items(owner, project["id"], [{"id": f"img-{n}", "image": f"/static/demo/img-00{n}.png"} for n in (1, 2)])
+    shots = os.environ.get("QUORUM_UI_SCREENSHOTS")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    log_in(page, server.url, "olivia", people["olivia"])
+
+    page.goto(f"{server.url}/projects/{project['id']}/setup/criteria")
+    rows = page.locator("fieldset.criterion").count()
+    page.get_by_role("button", name="+ Add a criterion").click()
+    page.wait_for_function("n => document.querySelectorAll('fieldset.criterion').length === n + 1", arg=rows)
+    added = page.locator("fieldset.criterion").last
+    added.get_by_label("Name").fill("Explanation long enough")
+    added.get_by_label("Explanation").check()
+    added.get_by_label("Static checks").fill('{"min_words": {"explanation": 4}')     # not JSON yet
+    page.get_by_role("button", name="Save criteria").click()
+    error = page.locator(f"#error-c{rows}-checks")
+    error.wait_for()
+    assert "not valid JSON" in error.inner_text()
+    page.locator(f"#c{rows}-checks").fill('{"min_words": {"explanation": 4}}')
+    page.get_by_role("button", name="Save criteria").click()
+    page.wait_for_selector("#criteria .notice")
+    assert "as version 2" in page.locator("#criteria .notice").inner_text()
+    if shots:
+        page.screenshot(path=str(Path(shots) / "q-criteria.png"), full_page=True)
+
+    tom = apis["tom"]
+    for explanation in ("a bar chart", "bars of yearly costs by region"):
+        claim = tom.post(f"/projects/{project['id']}/claim").json()
+        tom.post(f"/assignments/{claim['assignment_id']}/submit",
+                 json={"response": {"label": "Graphs and Charts", "explanation": explanation}})
+    page.goto(f"{server.url}/projects/{project['id']}/tasks?status=ready_for_review")
+    page.locator("#task-table").get_by_role("link", name="Review").first.click()
+    row = page.locator('tr.grade-row[data-criterion="Explanation long enough"]')
+    assert "explanation has 3 words" in row.locator("td.judges").inner_text()
+    row.get_by_label("pass").check()                       # against the static judge: a reason is now required
+    assert row.evaluate("r => r.classList.contains('disagree') && r.querySelector('.reason input').required")
+    other = page.locator('tr.grade-row[data-criterion="Category fits the image"]')
+    other.get_by_label("pass").check()
+    other.locator("details.prompt summary").click()
+    other.locator(".judge-run pre.prompt").wait_for()
+    assert "ECHO PROMPT" in other.locator(".judge-run pre.prompt").inner_text()
+    row.locator(".reason input").fill("three words say enough here")
+    if shots:
+        page.screenshot(path=str(Path(shots) / "q-review.png"), full_page=True)
+    reviewing = page.url
+    page.get_by_role("button", name="Accept").click()
+    page.wait_for_function("url => location.href !== url", arg=reviewing)     # on to the next task
+    page.wait_for_load_state()
+
+    page.goto(f"{server.url}/projects/{project['id']}/agreement")
+    cells = page.locator('table.agreement tr[data-criterion="Explanation long enough"][data-judge="static"] td')
+    assert cells.nth(3).inner_text() == "1" and cells.nth(5).inner_text() == "0.0%"
+    assert page.locator("table.disagreements tbody tr").count() == 1
+    if shots:
+        page.screenshot(path=str(Path(shots) / "q-agreement.png"), full_page=True)
+    context.close()

@@ -1,4 +1,5 @@
-/* Quorum pages: keyboard shortcuts for labeling, field errors beside their field, word counts.
+/* Quorum pages: keyboard shortcuts for labeling, field errors beside their field, word counts, and on the
+   review page the reason field marked required where the reviewer's grade disagrees with a judge.
    No framework; htmx does the requests. Shortcuts act only on the task form in #task. */
 (function () {
   "use strict";
@@ -108,10 +109,29 @@
     }
   }
 
+  /* Review: a grade against a judge's verdict needs a reason (the server says so too; this says it sooner). */
+  function markDisagreement(row) {
+    var judges = (row.getAttribute("data-judges") || "").split(" ").filter(Boolean);
+    var chosen = row.querySelector('input[type="radio"]:checked');
+    var reason = row.querySelector(".reason input");
+    var disagree = !!chosen && judges.some(function (v) { return v !== chosen.value; });
+    row.classList.toggle("disagree", disagree);
+    if (reason) {
+      reason.required = disagree;
+      reason.placeholder = disagree ? "say why you disagree with the judge" : "";
+    }
+  }
+
+  document.addEventListener("change", function (event) {
+    var row = event.target.closest && event.target.closest(".grade-row");
+    if (row) markDisagreement(row);
+  });
+
   function ready(root) {
     placeErrors(root);
     countWords(root);
     focusTask(root);
+    if (root.querySelectorAll) root.querySelectorAll(".grade-row").forEach(markDisagreement);
   }
 
   if (window.htmx) {

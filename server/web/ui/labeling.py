@@ -2,7 +2,9 @@
 
 Every answer swaps the next task into `#task` (submit-and-next, no reload); an answer
 the task type refuses comes back as the same form, the tasker's choices kept and the
-message beside the field it names.
+message beside the field it names. An answer the quality check sends back (a blocking judge fail, with
+rework on) comes back as the same form with the judges' comments above it and the answer filled in, both
+right after the submit and whenever the tasker claims again.
 """
 
 from __future__ import annotations
@@ -14,12 +16,11 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Template
 
-from server.core import access, projects, submissions
+from server.core import access, projects, rework, submissions
 from server.core import assignment as assignments
 from server.errors import Conflict, Invalid
 from server.models import Project, Response, Task
-from server.plugin_types import OutputEntity
-from server.web.ui.answers import form_context, response_from_form
+from server.web.ui.answers import form_context, kept, response_from_form
 from server.web.ui.render import fragment, guidelines_html, page, viewer
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -44,13 +45,18 @@ def submit(request: Request, assignment_id: int, user: int, data: Form) -> Templ
     project = access.require_tasker(user, project_id)
     outputs = projects.runtime(project).outputs
     try:
-        submissions.submit(assignment_id, user, response_from_form(outputs, data))
+        submitted = submissions.submit(assignment_id, user, response_from_form(outputs, data))
     except Invalid as exc:
         ext_id, task_data = Task.select(Task.ext_id, Task.data).where(Task.id == task_id).tuples().get()
         return _task_fragment(project, user, assignment_id, task_id, ext_id, task_data,
-                              previous=_kept(outputs, data), error={"field": exc.field, "message": exc.message})
+                              previous=kept(outputs, data), error={"field": exc.field, "message": exc.message},
+                              feedback=rework.feedback(assignment_id))
     except Conflict as exc:
         return _next(request, project, user, notice=exc.message)
+    if submitted.sent_back:
+        ext_id, task_data = Task.select(Task.ext_id, Task.data).where(Task.id == task_id).tuples().get()
+        return _task_fragment(project, user, assignment_id, task_id, ext_id, task_data,
+                              feedback=rework.feedback(assignment_id))
     return _next(request, project, user, notice="Submitted.")
 
 
@@ -72,28 +78,23 @@ def _next(request: Request, project: Project, user: int, notice: str | None = No
         return fragment("partials/nothing_left.html", project_id=project.id, notice=notice,
                         done=_done(project, user))
     return _task_fragment(project, user, claimed.assignment_id, claimed.task_id, claimed.ext_id, claimed.data,
-                          notice=notice)
+                          notice=notice, feedback=rework.feedback(claimed.assignment_id))
 
 
 def _task_fragment(project: Project, user: int, assignment_id: int, task_id: int, ext_id: str, data: dict, *,
-                   previous: dict | None = None, error: dict | None = None, notice: str | None = None) -> Template:
-    """The task's form. Only the task's inputs reach the page: never its stored data, expected answer or kind."""
+                   previous: dict | None = None, error: dict | None = None, notice: str | None = None,
+                   feedback: dict | None = None) -> Template:
+    """The task's form. Only the task's inputs reach the page: never its stored data, expected answer or kind.
+    `feedback` (rework.feedback) puts the judges' comments above the form and the sent-back answer in it."""
+    if feedback and previous is None:
+        previous = feedback["previous"]
     return fragment("partials/task.html", assignment_id=assignment_id, project_id=project.id, notice=notice,
                     error=error, done=_done(project, user), lease_minutes=round(project.lease_seconds / 60),
+                    sent_back=feedback["comments"] if feedback else None,
                     **form_context(project, task_id, ext_id, data, previous))
 
 
-def _kept(outputs: list[OutputEntity], form: dict[str, Any]) -> dict:
-    """The tasker's answers as posted, to put back into the form."""
-    kept: dict[str, Any] = {}
-    for entity in outputs:
-        raw = form.get(entity.name)
-        if raw is None:
-            continue
-        values = raw if isinstance(raw, list) else [raw]
-        kept[entity.name] = list(values) if entity.type == "multi_choice" else values[-1]
-    return kept
-
-
 def _done(project: Project, user: int) -> int:
-    return Response.select().where(Response.project == project.id, Response.tasker == user).count()
+    """Answers the tasker has given in the project (an answer sent back for rework counts once it is redone)."""
+    return Response.select().where(Response.project == project.id, Response.tasker == user,
+                                   Response.reworked == False).count()  # noqa: E712

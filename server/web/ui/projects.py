@@ -1,4 +1,5 @@
-"""Pages: an owner creates a project, watches its dashboard, sends items out as a batch and downloads the export."""
+"""Pages: an owner creates a project (from a task type or a template), watches its dashboard, sends items out
+as a batch and downloads the export."""
 
 from __future__ import annotations
 
@@ -17,16 +18,28 @@ from server.core.projects import ProjectSettings
 from server.errors import Forbidden, Invalid, NotFound, QuorumError
 from server.models import Space
 from server.web.streaming import threaded
+from server.web.ui import steps
 from server.web.ui.render import guidelines_html, page, viewer
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 BLANK = {"name": "", "task_type": "", "description": "", "guidelines": "", "overlap": "", "price_cents": "0",
-         "options": "", "space_id": "", "require_calibration": ""}
+         "options": "", "space_id": "", "require_calibration": "", "template": ""}
 
 
 @get("/projects/new", sync_to_thread=True, name="project-new")
-def new_project(request: Request, user: int) -> Template:
-    return _form(request, user, dict(BLANK))
+def new_project(request: Request, user: int, template: str = "", name: str = "", space_id: str = "") -> Template:
+    """The form; with ?template= it is filled from that template (the select asks for it as the owner picks)."""
+    values = {**BLANK, "name": name, "space_id": space_id}
+    if not template:
+        return _form(request, user, values)
+    chosen = plugins.registry().templates.get(template)
+    if chosen is None:
+        return _form(request, user, values, {"field": "template", "message": f"unknown template {template!r}"})
+    values.update(template=chosen.name, task_type=chosen.task_type, description=chosen.description,
+                  guidelines=chosen.guidelines, overlap=str(chosen.overlap), price_cents=str(chosen.price_cents),
+                  options=msgspec.json.format(msgspec.json.encode(chosen.options), indent=2).decode()
+                  if chosen.options else "")
+    return _form(request, user, values)
 
 
 @post("/projects", sync_to_thread=True, name="project-create")
@@ -37,8 +50,9 @@ def create_project(request: Request, user: int, data: Form) -> Template | Redire
         settings = ProjectSettings(
             name=values["name"], task_type=values["task_type"], description=values["description"],
             guidelines=values["guidelines"], options=_options(values["options"]),
-            overlap=_integer(values["overlap"], "overlap"), price_cents=_integer(values["price_cents"], "price_cents") or 0,
-            require_calibration=bool(values["require_calibration"]))
+            overlap=_integer(values["overlap"], "overlap"),
+            price_cents=_integer(values["price_cents"], "price_cents") or 0,
+            require_calibration=bool(values["require_calibration"]), template=values["template"] or None)
         defaults = request.app.state.config.assignment
         project = projects.create(settings, user, space, defaults.default_overlap, defaults.lease_minutes)
     except Invalid as exc:
@@ -69,6 +83,7 @@ def _dashboard(project, role: str, user: int, notice: str | None = None, error: 
                status_code: int = 200) -> Template:
     counts = tasks.counts(project)
     return page("owner/dashboard.html", status_code=status_code, me=viewer(user), role=role, counts=counts,
+                steps=steps.bar(project, "") if role == "owner" else None,
                 total=sum(counts.values()), project=_summary(project), guidelines=guidelines_html(project.guidelines),
                 exporters=sorted(plugins.registry().exporters), notice=notice, error=error)
 
@@ -93,8 +108,11 @@ def _form(request: Request, user: int, values: dict, error: dict | None = None) 
     spaces = list(Space.select(Space.id, Space.name).where(Space.id.in_(owned)).order_by(Space.name).tuples())
     types = [{"name": t.name, "title": t.title, "description": t.description}
              for t in sorted(plugins.registry().task_types.values(), key=lambda t: t.title)]
+    templates = [{"name": t.name, "title": t.title, "task_type": t.task_type, "description": t.description}
+                 for t in sorted(plugins.registry().templates.values(), key=lambda t: t.title)]
     return page("owner/project_new.html", status_code=422 if error else 200, me=me, values=values, error=error,
-                spaces=spaces, task_types=types, default_overlap=request.app.state.config.assignment.default_overlap)
+                spaces=spaces, task_types=types, templates=templates,
+                default_overlap=request.app.state.config.assignment.default_overlap)
 
 
 def _owned_space(user: int, space_id: str) -> Space:

@@ -1,5 +1,7 @@
-"""Pages: review one task (its inputs, every response with its tasker and judge verdicts) and decide:
-accept, reject with a reason, or fix with the task type's form; then on to the next task Ready for Review."""
+"""Pages: review one task (its inputs, every response with its tasker), grade each criterion beside the
+judges' verdicts, and decide: accept, reject with a reason, or fix with the task type's form; then on to the
+next task Ready for Review. A grade that disagrees with a judge needs a reason: the core's refusal is shown
+beside that grade's reason field."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from litestar.response import Redirect, Template
 from server.core import access, projects, review, tasks
 from server.errors import Conflict, Invalid
 from server.models import Project, Task
+from server.web.ui import grading
 from server.web.ui.answers import form_context, response_from_form
 from server.web.ui.render import fragment, page, viewer
 
@@ -32,13 +35,17 @@ def decide(request: HTMXRequest, task_id: int, user: int, data: Form) -> Templat
     decision = str(data.get("decision", ""))
     comment = str(data.get("comment", ""))
     fixed = None
+    grades, keys, posted = grading.from_form(data, grading.gradable(task.id))
     try:
         if decision == "fix":
             fixed = response_from_form(projects.runtime(project).outputs, data)
-        review.review(task.id, user, review.ReviewRequest(decision=decision, comment=comment, response=fixed))
+        review.review(task.id, user, review.ReviewRequest(decision=decision, comment=comment, response=fixed,
+                                                          grades=grades))
     except (Invalid, Conflict) as exc:
-        context = _context(Task.get_by_id(task_id), project, user, previous=fixed,
-                           error={"field": exc.field, "message": exc.message, "decision": decision},
+        row, part = grading.place(exc.field, keys)
+        context = _context(Task.get_by_id(task_id), project, user, previous=fixed, posted=posted,
+                           error={"field": exc.field, "message": exc.message, "decision": decision,
+                                  "row": row, "part": part},
                            comment=comment)
         if request.htmx:
             return fragment("partials/review_decision.html", **context)
@@ -55,10 +62,10 @@ def _next_for_review(project: Project) -> str:
 
 
 def _context(task: Task, project: Project, user: int, previous: dict | None = None, error: dict | None = None,
-             comment: str = "") -> dict:
+             comment: str = "", posted: dict | None = None) -> dict:
     detail = tasks.detail(task, project)
     form = form_context(project, task.id, task.ext_id, task.data, previous or detail.aggregate)
     waiting = tasks.counts(project)["ready_for_review"]
     return {"me": viewer(user), "project": {"id": project.id, "name": project.name}, "task": detail,
             "reviewable": detail.status == "ready_for_review", "waiting": waiting, "error": error,
-            "comment": comment, **form}
+            "comment": comment, "grading": grading.table(task, project, posted), **form}
