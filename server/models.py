@@ -91,6 +91,8 @@ class Project(BaseModel):
     judges = JSONField(default=list)           # judge names run on every submission
     judge_settings = JSONField(default=dict)   # judge name -> that judge's settings for this project
     on_blocking_fail = pw.CharField(max_length=16, default="review")   # review | rework
+    evaluation_rate = pw.FloatField(default=0.1)   # share of claims that serve an evaluation task
+    calibration_bar = pw.FloatField(default=0.7)   # calibration score a round needs to pass the gate
     version = pw.IntegerField(default=1)
     created_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
     created_at = pw.FloatField(default=now)
@@ -123,11 +125,19 @@ class Entity(BaseModel):
 
 
 class Batch(BaseModel):
+    """Tasks sent out together. A calibration batch is audited by the owner and scored (see core/calibration)."""
+
     project = pw.ForeignKeyField(Project, backref="batches", on_delete="CASCADE")
     kind = pw.CharField(max_length=16)
     name = pw.CharField(max_length=200, default="")
     priority = pw.IntegerField(default=0)
     size = pw.IntegerField(default=0)
+    status = pw.CharField(max_length=16, default="open")     # open | audited
+    accuracy = pw.FloatField(null=True)
+    brier = pw.FloatField(null=True)
+    score = pw.FloatField(null=True)
+    passed = pw.BooleanField(null=True)
+    audited_at = pw.FloatField(null=True)
     created_at = pw.FloatField(default=now)
 
 
@@ -147,6 +157,11 @@ class Task(BaseModel):
     queue_rank = pw.IntegerField(default=0)
     responses_count = pw.IntegerField(default=0)
     expected = JSONField(null=True)            # gold answer of a quality task; never shown to taskers
+    phase = pw.CharField(max_length=8, default="initial")   # quality tasks: initial | review
+    explanation = pw.TextField(default="")     # training tasks: the owner's why, shown after answering
+    seed = JSONField(null=True)                # review-phase quality tasks: the answer to correct
+    source_task = pw.IntegerField(null=True)   # the audited task a quality task was made from
+    made_in_version = pw.IntegerField(default=1)
     created_at = pw.FloatField(default=now)
     updated_at = pw.FloatField(default=now)
 
@@ -163,13 +178,14 @@ class Assignment(BaseModel):
     tasker = pw.ForeignKeyField(User, backref="assignments", on_delete="CASCADE")
     project = pw.ForeignKeyField(Project, on_delete="CASCADE")
     status = pw.CharField(max_length=16, default="active")
+    attempt = pw.IntegerField(default=0)       # training course attempt; 0 for everything else
     claimed_at = pw.FloatField(default=now)
     expires_at = pw.FloatField()
     finished_at = pw.FloatField(null=True)
 
     class Meta:
         indexes = (
-            (("task", "tasker"), True),
+            (("task", "tasker", "attempt"), True),
             (("status", "expires_at"), False),
             (("tasker", "project", "status"), False),
         )
@@ -188,6 +204,10 @@ class Response(BaseModel):
     judged = pw.CharField(max_length=16, default="pending")   # pending | passed | failed | not_judged
     rejected = pw.BooleanField(default=False)  # set when a review sends the task back; kept, not deleted
     reworked = pw.BooleanField(default=False)  # set when a blocking judge fail sent it back to its tasker
+    confidence = pw.IntegerField(null=True)    # 0-100, asked on calibration tasks
+    feedback = pw.TextField(default="")        # the tasker's note on the instructions (calibration)
+    score = pw.FloatField(null=True)           # against the expected answer (training, evaluation)
+    flag = pw.CharField(max_length=32, default="")   # e.g. tasker_removed: kept, marked
     created_at = pw.FloatField(default=now)
 
     class Meta:
@@ -284,6 +304,71 @@ class SelfCheck(BaseModel):
     created_at = pw.FloatField(default=now)
 
 
+class TaskerStanding(BaseModel):
+    """A tasker's place in one project: status, why, and the counts the rules read."""
+
+    project = pw.ForeignKeyField(Project, on_delete="CASCADE")
+    tasker = pw.ForeignKeyField(User, on_delete="CASCADE")
+    status = pw.CharField(max_length=16, default="active")   # onboarding | active | paused | removed
+    reason = pw.TextField(default="")
+    rule = pw.CharField(max_length=200, default="")
+    changed_at = pw.FloatField(default=now)
+    paused_until = pw.FloatField(null=True)
+    training_attempt = pw.IntegerField(default=1)
+    training_passed = pw.BooleanField(default=False)
+    submissions = pw.IntegerField(default=0)
+    fast = pw.IntegerField(default=0)          # submissions far below the project's median time
+    day = pw.CharField(max_length=10, default="")
+    day_count = pw.IntegerField(default=0)
+    evaluations = pw.IntegerField(default=0)
+    evaluation_sum = pw.FloatField(default=0.0)
+
+    class Meta:
+        indexes = ((("project", "tasker"), True),)
+
+
+class EvaluationScore(BaseModel):
+    """One scored evaluation (gold) answer: the source of rolling and per-phase accuracy."""
+
+    project = pw.ForeignKeyField(Project, on_delete="CASCADE")
+    tasker = pw.ForeignKeyField(User, on_delete="CASCADE")
+    response = pw.ForeignKeyField(Response, on_delete="CASCADE")
+    phase = pw.CharField(max_length=8)
+    score = pw.FloatField()
+    created_at = pw.FloatField(default=now)
+
+    class Meta:
+        indexes = ((("project", "tasker", "id"), False),)
+
+
+class Audit(BaseModel):
+    """The owner's grade of one calibration answer: correct or not, the corrected answer, a comment."""
+
+    batch = pw.ForeignKeyField(Batch, backref="audits", on_delete="CASCADE")
+    response = pw.ForeignKeyField(Response, unique=True, on_delete="CASCADE")
+    auditor = pw.ForeignKeyField(User, on_delete="CASCADE")
+    correct = pw.BooleanField()
+    corrected = JSONField(null=True)
+    comment = pw.TextField(default="")
+    created_at = pw.FloatField(default=now)
+
+
+class ProjectRule(BaseModel):
+    """An owner's rule for one project: overrides the default rule of the same name, or adds one."""
+
+    project = pw.ForeignKeyField(Project, backref="rules", on_delete="CASCADE")
+    name = pw.CharField(max_length=200)
+    on = pw.CharField(max_length=64)
+    when = pw.TextField()
+    then = pw.CharField(max_length=32)
+    params = JSONField(default=dict)
+    enabled = pw.BooleanField(default=True)
+    position = pw.IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("project", "name"), True),)
+
+
 class Event(BaseModel):
     """The append-only audit trail: every decision and change."""
 
@@ -300,5 +385,6 @@ class Event(BaseModel):
 
 MODELS = (
     User, ApiToken, Space, Membership, Project, ProjectVersion, Entity, Batch,
-    Task, Assignment, Response, Review, Criterion, JudgeRun, JudgeVerdict, CriterionGrade, SelfCheck, Event,
+    Task, Assignment, Response, Review, Criterion, JudgeRun, JudgeVerdict, CriterionGrade, SelfCheck,
+    TaskerStanding, EvaluationScore, Audit, ProjectRule, Event,
 )

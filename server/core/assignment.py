@@ -10,13 +10,14 @@ by hand: on this path the query builder cost more than the database.
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from dataclasses import dataclass
 
 import msgspec
 
-from server.core import events
+from server.core import events, standing
 from server.db import execute, is_sqlite, write_transaction
 from server.errors import Conflict, NotFound
 from server.models import Project
@@ -34,8 +35,14 @@ NEXT = ("SELECT t.id, t.ext_id, t.data FROM task t WHERE t.project_id = ? AND t.
 SKIP_LOCKED = " FOR NO KEY UPDATE SKIP LOCKED"
 TAKE_SLOT = ("UPDATE task SET open_slots = open_slots - 1, claimable = CASE WHEN open_slots > 1 THEN 1 ELSE 0 END, "
              "status = 'in_progress', updated_at = ? WHERE id = ?")
-NEW_ASSIGNMENT = ("INSERT INTO assignment (task_id, tasker_id, project_id, status, claimed_at, expires_at) "
-                  "VALUES (?, ?, ?, 'active', ?, ?) RETURNING id")
+NEXT_TRAINING = ("SELECT t.id, t.ext_id, t.data FROM task t WHERE t.project_id = ? AND t.kind = 'training' "
+                 "AND NOT EXISTS (SELECT 1 FROM assignment a WHERE a.task_id = t.id AND a.tasker_id = ? "
+                 "AND a.attempt = ?) ORDER BY t.id LIMIT 1")
+NEXT_EVALUATION = ("SELECT t.id, t.ext_id, t.data FROM task t WHERE t.project_id = ? AND t.kind = 'evaluation' "
+                   "AND NOT EXISTS (SELECT 1 FROM assignment a WHERE a.task_id = t.id AND a.tasker_id = ?) "
+                   "ORDER BY t.id LIMIT 1")
+NEW_ASSIGNMENT = ("INSERT INTO assignment (task_id, tasker_id, project_id, status, attempt, claimed_at, expires_at) "
+                  "VALUES (?, ?, ?, 'active', ?, ?, ?) RETURNING id")
 LOCK_TASK = "SELECT {fields} FROM task WHERE id = ?"
 
 
@@ -48,21 +55,39 @@ class Claimed:
     expires_at: float
 
 
-def claim(project: Project, tasker_id: int, sweep_every: float = 5.0) -> Claimed | None:
-    """The tasker's next task with a fresh lease, or their unfinished one; None when nothing is left."""
+def claim(project: Project, tasker_id: int, sweep_every: float = 5.0, chance=random.random) -> Claimed | None:
+    """The tasker's next task with a fresh lease, or their unfinished one; None when nothing is left.
+
+    A tasker still onboarding gets the training course in order; an active one gets live
+    work, where a share of claims (the project's evaluation rate) serves an evaluation
+    task instead, never the same one twice, and only while live work remains."""
     sweep_if_due(sweep_every)
     now = time.time()
+    tasker = standing.get(project, tasker_id)
+    standing.may_work(tasker, now)
     with write_transaction():
         held = execute(HELD, (tasker_id, project.id, now)).fetchone()
         if held:
             return Claimed(held[0], held[1], held[3], _decode(held[4]), held[2])
-        row = _next_task(project.id, tasker_id)
+        attempt, live = 0, False
+        if tasker.status == "onboarding":
+            attempt = tasker.training_attempt
+            row = execute(NEXT_TRAINING, (project.id, tasker_id, attempt)).fetchone()
+        else:
+            row = _next_task(project.id, tasker_id)
+            live = row is not None
+            if live and project.evaluation_rate > 0 and chance() < project.evaluation_rate:
+                gold = execute(NEXT_EVALUATION, (project.id, tasker_id)).fetchone()
+                if gold is not None:
+                    row, live = gold, False
         if row is None:
             return None
         task_id, ext_id, data = row
-        execute(TAKE_SLOT, (now, task_id))
+        if live:
+            execute(TAKE_SLOT, (now, task_id))
         expires_at = now + project.lease_seconds
-        assignment_id = execute(NEW_ASSIGNMENT, (task_id, tasker_id, project.id, now, expires_at)).fetchone()[0]
+        assignment_id = execute(NEW_ASSIGNMENT, (task_id, tasker_id, project.id, attempt, now,
+                                                 expires_at)).fetchone()[0]
         events.record("task.claimed", actor=tasker_id, project=project.id, task=task_id, assignment=assignment_id)
     return Claimed(assignment_id, task_id, ext_id, _decode(data), expires_at)
 
@@ -100,9 +125,11 @@ def locked_task(task_id: int, *fields: str) -> tuple:
 
 def release_slot(task_id: int, now: float) -> None:
     """A lease ended without a response (skip, expiry, revocation): the slot opens again."""
-    status, open_slots, responses, overlap = execute(
-        "SELECT t.status, t.open_slots, t.responses_count, p.overlap FROM task t JOIN project p ON p.id = t.project_id "
-        "WHERE t.id = ?", (task_id,)).fetchone()
+    status, open_slots, responses, overlap, kind = execute(
+        "SELECT t.status, t.open_slots, t.responses_count, p.overlap, t.kind FROM task t "
+        "JOIN project p ON p.id = t.project_id WHERE t.id = ?", (task_id,)).fetchone()
+    if kind != "live":
+        return   # quality tasks hold no slots: any tasker who has not had one may get it
     active = overlap - open_slots - responses - 1
     if status in ("queued", "in_progress"):
         status = "in_progress" if active > 0 else "queued"

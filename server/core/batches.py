@@ -20,11 +20,22 @@ class BatchRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 def production_locked(project: Project) -> str | None:
-    """Why production is locked, or None when it is open."""
-    if project.require_calibration:
-        return ("production is locked until a calibration batch passes; create the project with "
-                "\"require_calibration\": false to skip calibration")
-    return None
+    """Why production is locked (what is missing), or None when it is open."""
+    if not project.require_calibration:
+        return None
+    rounds = list(Batch.select().where(Batch.project == project.id, Batch.kind == "calibration")
+                  .order_by(Batch.id.desc()))
+    if any(r.passed for r in rounds):
+        return None
+    skip = ("; a project that needs no calibration is created with \"require_calibration\": false")
+    if not rounds:
+        return "production is locked until a calibration batch passes: run a calibration round first" + skip
+    last = rounds[0]
+    if last.status != "audited":
+        return (f"production is locked until a calibration batch passes: round {last.id} is not fully "
+                f"audited yet" + skip)
+    return (f"production is locked until a calibration batch passes: round {last.id} scored {last.score:.2f}, "
+            f"below the bar of {project.calibration_bar:.2f}; improve the guidelines and run another round" + skip)
 
 
 def create(project: Project, request: BatchRequest, actor: int | None) -> Batch:

@@ -1,0 +1,147 @@
+"""Tasker standing: onboarding, active, paused or removed in a project, and the numbers rules read.
+
+The standing row keeps the counts the rules need on every submission (volume, fast answers,
+evaluation sums) so a rule's context costs a couple of indexed reads, and the last rule
+that changed the status with its reason, so the tasker and the owner can see why.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import date
+
+from server import rules as rule_engine
+from server.db import execute
+from server.errors import Forbidden
+from server.models import Project, TaskerStanding
+
+ROLLING = 20          # evaluations in the rolling accuracy
+Z99 = 2.576           # 99% two-sided normal quantile, for the Wilson upper bound
+FAST_SHARE_OF_MEDIAN = 0.25
+
+
+def get(project: Project, tasker_id: int) -> TaskerStanding:
+    """The tasker's standing, created on first contact: onboarding when the project has a course."""
+    found = TaskerStanding.get_or_none(TaskerStanding.project == project.id, TaskerStanding.tasker == tasker_id)
+    if found is None:
+        status = "onboarding" if has_course(project) else "active"
+        TaskerStanding.insert(project=project.id, tasker=tasker_id, status=status, changed_at=time.time(),
+                              reason="new to the project: the training course comes first" if status == "onboarding"
+                              else "").on_conflict_ignore().execute()
+        found = TaskerStanding.get(TaskerStanding.project == project.id, TaskerStanding.tasker == tasker_id)
+    return found
+
+
+def has_course(project: Project) -> bool:
+    return execute("SELECT 1 FROM task WHERE project_id = ? AND kind = 'training' LIMIT 1",
+                   (project.id,)).fetchone() is not None
+
+
+def may_work(standing: TaskerStanding, now: float) -> None:
+    """Refuse a paused or removed tasker, saying why; a pause that has run out ends here."""
+    if standing.status == "paused" and standing.paused_until and standing.paused_until <= now:
+        set_status(standing, "active", "the pause ran out", "", now)
+    if standing.status in ("paused", "removed"):
+        why = f": {standing.reason}" if standing.reason else ""
+        raise Forbidden(f"you are {standing.status} in this project{why}", field="standing")
+
+
+def set_status(standing: TaskerStanding, status: str, reason: str, rule: str, now: float,
+               paused_until: float | None = None, **extra) -> None:
+    standing.status, standing.reason, standing.rule, standing.changed_at = status, reason, rule, now
+    standing.paused_until = paused_until
+    fields = dict(status=status, reason=reason, rule=rule, changed_at=now, paused_until=paused_until, **extra)
+    TaskerStanding.update(**fields).where(TaskerStanding.id == standing.id).execute()
+
+
+def count_submission(standing: TaskerStanding, duration: float, median: float, now: float) -> None:
+    """One more submission: totals, today's count, and whether it was far faster than the project's median."""
+    today = date.fromtimestamp(now).isoformat()
+    fast = 1 if median > 0 and duration < FAST_SHARE_OF_MEDIAN * median else 0
+    standing.day_count = standing.day_count + 1 if standing.day == today else 1
+    standing.day, standing.submissions, standing.fast = today, standing.submissions + 1, standing.fast + fast
+    execute("UPDATE tasker_standing SET submissions = submissions + 1, fast = fast + ?, day = ?, day_count = ? "
+            "WHERE id = ?", (fast, today, standing.day_count, standing.id))
+
+
+def count_evaluation(standing: TaskerStanding, response_id: int, phase: str, score: float, now: float) -> None:
+    standing.evaluations += 1
+    standing.evaluation_sum += score
+    execute("INSERT INTO evaluation_score (project_id, tasker_id, response_id, phase, score, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)", (standing.project_id, standing.tasker_id, response_id, phase, score, now))
+    execute("UPDATE tasker_standing SET evaluations = evaluations + 1, evaluation_sum = evaluation_sum + ? "
+            "WHERE id = ?", (score, standing.id))
+
+
+def wilson_upper(successes: float, n: int, z: float = Z99) -> float:
+    """Upper bound of the Wilson score interval: how good the tasker could still plausibly be."""
+    if n == 0:
+        return 1.0
+    p = successes / n
+    centre = p + z * z / (2 * n)
+    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return min(1.0, (centre + spread) / (1 + z * z / n))
+
+
+def tasker_context(standing: TaskerStanding, detail: bool = True) -> dict:
+    """What rules read about a tasker: evaluation accuracy (total, rolling, per phase), training, volume.
+    Without `detail` the per-phase and rolling figures (two more reads) are left at zero."""
+    phases, recent = {}, []
+    if detail:
+        phases = {phase: {"count": n, "accuracy": round(total / n, 4) if n else 0.0}
+                  for phase, n, total in execute(
+                      "SELECT phase, COUNT(*), SUM(score) FROM evaluation_score WHERE project_id = ? "
+                      "AND tasker_id = ? GROUP BY phase", (standing.project_id, standing.tasker_id)).fetchall()}
+        recent = [s for (s,) in execute("SELECT score FROM evaluation_score WHERE project_id = ? AND tasker_id = ? "
+                                        "ORDER BY id DESC LIMIT ?",
+                                        (standing.project_id, standing.tasker_id, ROLLING))]
+    n, total = standing.evaluations, standing.evaluation_sum
+    return {
+        "status": standing.status,
+        "evaluation": {"count": n, "accuracy": round(total / n, 4) if n else 0.0,
+                       "upper_bound": round(wilson_upper(total, n), 4),
+                       "rolling_accuracy": round(sum(recent) / len(recent), 4) if recent else 0.0,
+                       "initial": phases.get("initial", {"count": 0, "accuracy": 0.0}),
+                       "review": phases.get("review", {"count": 0, "accuracy": 0.0})},
+        "training": {"attempts": standing.training_attempt, "passed": standing.training_passed,
+                     "accuracy": 0.0},
+        "submissions": {"total": standing.submissions, "today": standing.day_count, "fast": standing.fast,
+                        "fast_share": round(standing.fast / standing.submissions, 4) if standing.submissions
+                        else 0.0},
+    }
+
+
+def project_context(project: Project) -> dict:
+    return {"median_seconds": median_seconds(project), "calibration_bar": project.calibration_bar,
+            "evaluation_rate": project.evaluation_rate}
+
+
+_median_cache: dict[int, tuple[float, int, float]] = {}
+MEDIAN_SAMPLE = 500
+
+
+def median_seconds(project: Project) -> float:
+    """The median time of the project's recent live answers; recomputed every few seconds, or at
+    every call while there are few answers to go on."""
+    now = time.time()
+    cached = _median_cache.get(project.id)
+    if cached and cached[1] >= 50 and now - cached[0] < 5.0:
+        return cached[2]
+    durations = sorted(d for (d,) in execute(
+        "SELECT r.duration_seconds FROM response r JOIN task t ON t.id = r.task_id "
+        "WHERE r.project_id = ? AND t.kind = 'live' ORDER BY r.id DESC LIMIT ?", (project.id, MEDIAN_SAMPLE)))
+    median = durations[len(durations) // 2] if durations else 0.0
+    _median_cache[project.id] = (now, len(durations), median)
+    return median
+
+
+def context(project: Project, standing: TaskerStanding | None = None, detail: bool = True, **parts) -> dict:
+    """A full context (every name present, so a condition never meets a missing one)."""
+    found = rule_engine.sample_context()
+    found["project"] = project_context(project)
+    if standing is not None:
+        found["tasker"] = tasker_context(standing, detail)
+    for key, value in parts.items():
+        found[key] = {**found.get(key, {}), **value}
+    return found
