@@ -85,7 +85,7 @@ class Project(BaseModel):
     overlap = pw.IntegerField(default=1)
     lease_seconds = pw.FloatField(default=1800.0)
     price_cents = pw.IntegerField(default=0)
-    require_calibration = pw.BooleanField(default=False)
+    require_calibration = pw.BooleanField(default=True)
     id_field = pw.CharField(max_length=200, default="")
     input_map = JSONField(default=dict)        # input entity name -> dataset field
     judges = JSONField(default=list)           # judge names run on every submission

@@ -156,7 +156,7 @@ def image_items(n: int, start: int = 1) -> list[dict]:
 
 
 def make_project(api: Api, **settings) -> dict:
-    body = {"name": "Images", "task_type": "classification", **settings}
+    body = {"name": "Images", "task_type": "classification", "require_calibration": False, **settings}
     return api.post("/projects", json=body, expect=201).json()
 
 

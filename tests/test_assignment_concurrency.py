@@ -27,7 +27,8 @@ enabled = false
 
 def _project(quorum, tmp_path, items: int, overlap: int):
     owner, _ = users.create_user("owner", "owner-pw", "owner")
-    project = projects.create(ProjectSettings(name="Load", task_type="classification", overlap=overlap),
+    project = projects.create(ProjectSettings(name="Load", task_type="classification", overlap=overlap,
+                                              require_calibration=False),
                               owner.id, users.default_space())
     path = tmp_path / "items.jsonl"
     path.write_bytes(jsonl(image_items(items)))

@@ -24,7 +24,7 @@ def test_a_task_lifecycle_is_written_down_and_heard(quorum, tmp_path):
     plugins.configure(entry_points=False, extra=(listener,))
     owner, _ = users.create_user("owner", "owner-pw", "owner")
     tasker, _ = users.create_user("tasker", "tasker-pw", "tasker")
-    project = projects.create(ProjectSettings(name="Events", task_type="classification"), owner.id,
+    project = projects.create(ProjectSettings(name="Events", task_type="classification", require_calibration=False), owner.id,
                               users.default_space())
     path = tmp_path / "items.jsonl"
     path.write_bytes(jsonl(image_items(1)))

@@ -79,7 +79,7 @@ def test_sentiment_end_to_end_through_the_api(installed, server, people, apis):
     template = {t["name"]: t for t in owner.get("/templates").json()}["sentiment"]
     assert (template["task_type"], template["overlap"], template["price_cents"]) == ("sentiment", 3, 20)
 
-    project = owner.post("/projects", json={"name": "Reviews", "template": "sentiment"}, expect=201).json()
+    project = owner.post("/projects", json={"name": "Reviews", "template": "sentiment", "require_calibration": False}, expect=201).json()
     assert (project["task_type"], project["overlap"], project["guidelines"]) == ("sentiment", 3, template["guidelines"])
     assert [(e["name"], e.get("type", "TEXT")) for e in project["inputs"]] == [("text", "TEXT")]  # TEXT is the default
     assert [(e["name"], e["type"], e.get("choices")) for e in project["outputs"]] == [
@@ -138,7 +138,7 @@ def test_sentiment_end_to_end_through_the_api(installed, server, people, apis):
 
 def test_the_labeling_page_draws_the_generic_form_with_shortcut_keys(installed, server, people, apis):
     owner = apis["olivia"]
-    project = owner.post("/projects", json={"name": "Reviews", "template": "sentiment", "overlap": 1},
+    project = owner.post("/projects", json={"name": "Reviews", "template": "sentiment", "overlap": 1, "require_calibration": False},
                          expect=201).json()
     load_items(owner, project["id"], TEXTS[:1])
     tom = visitor(server, people, "tom")

@@ -66,7 +66,8 @@ def qa(tmp_path, fake_ollama):  # noqa: F811 - the fixture
 
 
 def _project(owner, n: int = 4, **settings) -> int:
-    body = {"name": "Queries", "task_type": "query_selection", "judges": ["static", "ollama"], **settings}
+    body = {"name": "Queries", "task_type": "query_selection", "judges": ["static", "ollama"],
+            "require_calibration": False, **settings}
     project = owner.post("/projects", json=body, expect=201).json()
     owner.call("PUT", f"/projects/{project['id']}/criteria", json=CRITERIA)
     owner.post(f"/projects/{project['id']}/items", content=jsonl(_items(n)),

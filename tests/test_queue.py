@@ -60,7 +60,8 @@ def queued(request, tmp_path):
 def _labelled(tmp_path, judge: str) -> tuple[int, submissions.Submitted]:
     owner, _ = users.create_user("owner", "owner-pw", "owner")
     tasker, _ = users.create_user("tasker", "tasker-pw", "tasker")
-    project = projects.create(ProjectSettings(name="Queued", task_type="classification", judges=["static", judge]),
+    project = projects.create(ProjectSettings(name="Queued", task_type="classification", judges=["static", judge],
+                                              require_calibration=False),
                               owner.id, users.default_space())
     path = tmp_path / "items.jsonl"
     path.write_bytes(jsonl(image_items(1)))

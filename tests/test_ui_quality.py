@@ -87,7 +87,8 @@ def registered(server):
 
 
 def _project(api, n: int = 3, batch: bool = False, **settings) -> int:
-    body = {"name": "Notes", "task_type": Note.name, "judges": ["static", "echo"], **settings}
+    body = {"name": "Notes", "task_type": Note.name, "judges": ["static", "echo"], "require_calibration": False,
+            **settings}
     made = api.post("/projects", json=body, expect=201).json()
     api.call("PUT", f"/projects/{made['id']}/criteria", json=CRITERIA)
     rows = [{"id": f"n{i}", "body": f"text number {i}", "text": f"text {i}"} for i in range(1, n + 1)]

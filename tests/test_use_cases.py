@@ -32,7 +32,8 @@ def words(n: int) -> str:
 def start(owner, template: str) -> dict:
     """A project from the template, the whole sample dataset imported, the first TASKS items sent as a batch."""
     listed = {t["name"]: t for t in owner.get("/templates").json()}[template]
-    project = owner.post("/projects", json={"name": f"{template} from its template", "template": template},
+    project = owner.post("/projects", json={"name": f"{template} from its template", "template": template,
+                                          "require_calibration": False},
                          expect=201).json()
     assert (project["task_type"], project["price_cents"], project["overlap"]) == (
         template, listed["price_cents"], listed["overlap"])

@@ -94,3 +94,27 @@ def reject_response(response_id: int, now: float) -> None:
     execute("UPDATE task SET responses_count = responses_count - 1, open_slots = open_slots + 1, claimable = 1, "
             "status = CASE WHEN status IN ('quality_check', 'ready_for_review') THEN 'queued' ELSE status END, "
             "updated_at = ? WHERE id = ? AND kind = 'live'", (now, task_id))
+
+
+OWNER_ACTIONS = {"pause": "paused", "resume": "active", "remove": "removed", "retrain": "onboarding"}
+
+
+def by_owner(project: Project, tasker: TaskerStanding, action: str, actor: int, reason: str = "") -> None:
+    """An owner's own decision on a tasker: the same effects as the rule actions, the owner named as cause."""
+    from server.errors import Invalid
+
+    if action not in OWNER_ACTIONS:
+        raise Invalid(f"action must be one of {', '.join(OWNER_ACTIONS)}", field="action")
+    now = time.time()
+    why = reason.strip() or f"{action} by the project owner"
+    if action == "retrain":
+        standing.set_status(tasker, "onboarding", why, "", now, training_attempt=tasker.training_attempt + 1,
+                            training_passed=False)
+    else:
+        standing.set_status(tasker, OWNER_ACTIONS[action], "" if action == "resume" else why, "", now)
+    revoked = revoke_leases(project, tasker.tasker_id, now) if action in ("pause", "remove", "retrain") else 0
+    if action == "remove":
+        execute("UPDATE response SET flag = 'tasker_removed' WHERE project_id = ? AND tasker_id = ?",
+                (project.id, tasker.tasker_id))
+    events.record(f"tasker.{action}", actor=actor, project=project.id, tasker=tasker.tasker_id, reason=why,
+                  revoked=revoked)

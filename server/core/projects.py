@@ -27,10 +27,12 @@ class ProjectSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     overlap: int | None = None           # None: config assignment.default_overlap
     lease_minutes: float | None = None   # None: config assignment.lease_minutes
     price_cents: int = 0
-    require_calibration: bool = False
+    require_calibration: bool = True     # false is the one way past the calibration gate, at creation only
     judges: list[str] = msgspec.field(default_factory=lambda: ["static"])
     judge_settings: dict[str, dict] = {}
     on_blocking_fail: str = "review"     # review | rework
+    evaluation_rate: float = 0.1         # share of claims that serve an evaluation task
+    calibration_bar: float = 0.7         # calibration score a round needs to open production
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ def create(settings: ProjectSettings, created_by: int | None, space: Space,
             lease_seconds=settings.lease_minutes * 60, price_cents=settings.price_cents,
             require_calibration=settings.require_calibration, judges=settings.judges,
             judge_settings=settings.judge_settings, on_blocking_fail=settings.on_blocking_fail,
+            evaluation_rate=settings.evaluation_rate, calibration_bar=settings.calibration_bar,
             created_by=created_by,
         )
         _write_structure(project, task_type, options)
@@ -138,6 +141,10 @@ def _check_settings(settings: ProjectSettings, registry) -> None:
         raise Invalid("lease_minutes must be positive", field="lease_minutes")
     if settings.price_cents < 0:
         raise Invalid("price_cents must not be negative", field="price_cents")
+    if not 0 <= settings.evaluation_rate <= 0.5:
+        raise Invalid("evaluation_rate must be from 0 to 0.5", field="evaluation_rate")
+    if not 0 <= settings.calibration_bar <= 1:
+        raise Invalid("calibration_bar must be from 0 to 1", field="calibration_bar")
     if settings.on_blocking_fail not in ("review", "rework"):
         raise Invalid("on_blocking_fail must be review or rework", field="on_blocking_fail")
     for name in settings.judges:

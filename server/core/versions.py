@@ -12,7 +12,7 @@ import msgspec
 from server import plugins
 from server.core import events, projects
 from server.db import write_transaction
-from server.errors import Invalid
+from server.errors import Conflict, Invalid
 from server.models import Criterion, CriterionGrade, JudgeVerdict, Project, ProjectVersion, Response, Task
 from server.plugin_types import CriterionView, GradedExample
 
@@ -41,6 +41,9 @@ class ProjectEdit(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     price_cents: int | None = None
     overlap: int | None = None
     lease_minutes: float | None = None
+    evaluation_rate: float | None = None
+    calibration_bar: float | None = None
+    require_calibration: bool | None = None
 
 
 VERSIONED = ("description", "guidelines", "criteria", "judges", "judge_settings")
@@ -63,13 +66,20 @@ def edit(project: Project, change: ProjectEdit, actor: int | None) -> Project:
         raise Invalid("price_cents must not be negative", field="price_cents")
     if change.overlap is not None and not 1 <= change.overlap <= 100:
         raise Invalid("overlap must be between 1 and 100", field="overlap")
+    if change.require_calibration is False and project.require_calibration:
+        raise Conflict("calibration can be skipped only when a project is created (\"require_calibration\": "
+                       "false); run a calibration round to open production", field="require_calibration")
+    if change.evaluation_rate is not None and not 0 <= change.evaluation_rate <= 0.5:
+        raise Invalid("evaluation_rate must be from 0 to 0.5", field="evaluation_rate")
+    if change.calibration_bar is not None and not 0 <= change.calibration_bar <= 1:
+        raise Invalid("calibration_bar must be from 0 to 1", field="calibration_bar")
     if change.lease_minutes is not None and change.lease_minutes <= 0:
         raise Invalid("lease_minutes must be positive", field="lease_minutes")
     changed = [f for f in change.__struct_fields__ if getattr(change, f) is not None]
     new_version = any(f in VERSIONED for f in changed)
     with write_transaction():
         for field in ("name", "description", "guidelines", "judges", "judge_settings", "on_blocking_fail",
-                      "price_cents", "overlap"):
+                      "price_cents", "overlap", "evaluation_rate", "calibration_bar", "require_calibration"):
             value = getattr(change, field)
             if value is not None:
                 setattr(project, field, value)

@@ -23,6 +23,8 @@ class ClaimOut(msgspec.Struct, kw_only=True):
 
 class SubmitRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     response: dict
+    confidence: int | None = None   # 0-100; asked on calibration tasks
+    feedback: str = ""              # the tasker's note on the instructions
 
 
 class SkipOut(msgspec.Struct, kw_only=True):
@@ -49,7 +51,7 @@ class LabelingController(Controller):
     @post("/assignments/{assignment_id:int}/submit", sync_to_thread=True, status_code=200,
           summary="Submit a response for an assignment the caller holds")
     def submit(self, assignment_id: int, data: SubmitRequest, user: int) -> submissions.Submitted:
-        return submissions.submit(assignment_id, user, data.response)
+        return submissions.submit(assignment_id, user, data.response, data.confidence, data.feedback)
 
     @post("/assignments/{assignment_id:int}/skip", sync_to_thread=True, status_code=200,
           summary="Give the task back; it will not be offered to this tasker again")

@@ -44,6 +44,8 @@ class ProjectOut(msgspec.Struct, kw_only=True):
     judges: list[str] | None = None
     judge_settings: dict | None = None
     on_blocking_fail: str | None = None
+    evaluation_rate: float | None = None
+    calibration_bar: float | None = None
     id_field: str | None = None
     input_map: dict | None = None
     inputs: list[dict] = []
@@ -71,6 +73,7 @@ def project_out(project: Project, role: str, with_counts: bool = False) -> Proje
         out.price_cents, out.require_calibration = project.price_cents, project.require_calibration
         out.judges, out.id_field, out.input_map = project.judges, project.id_field, project.input_map
         out.judge_settings, out.on_blocking_fail = project.judge_settings, project.on_blocking_fail
+        out.evaluation_rate, out.calibration_bar = project.evaluation_rate, project.calibration_bar
         if with_counts:
             out.counts = tasks.counts(project)
     return out

@@ -23,7 +23,7 @@ from server.web.ui.render import guidelines_html, page, viewer
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 BLANK = {"name": "", "task_type": "", "description": "", "guidelines": "", "overlap": "", "price_cents": "0",
-         "options": "", "space_id": "", "require_calibration": "", "template": ""}
+         "options": "", "space_id": "", "require_calibration": "1", "template": ""}
 
 
 @get("/projects/new", sync_to_thread=True, name="project-new")
@@ -44,7 +44,8 @@ def new_project(request: Request, user: int, template: str = "", name: str = "",
 
 @post("/projects", sync_to_thread=True, name="project-create")
 def create_project(request: Request, user: int, data: Form) -> Template | Redirect:
-    values = {**BLANK, **{k: str(v) for k, v in data.items() if k in BLANK}}
+    values = {**BLANK, **{k: str(v) for k, v in data.items() if k in BLANK},
+              "require_calibration": "1" if "require_calibration" in data else ""}   # unticked boxes send nothing
     try:
         space = _owned_space(user, values["space_id"])
         settings = ProjectSettings(
