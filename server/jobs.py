@@ -14,7 +14,7 @@ from huey.api import Huey
 from huey.consumer import Consumer
 
 from server.config import Config
-from server.core import assignment, judging, queue, selfcheck
+from server.core import actions, assignment, judging, queue, selfcheck
 from server.core import rejudge as rejudging
 
 log = logging.getLogger("quorum.jobs")
@@ -66,6 +66,10 @@ def configure(config: Config) -> Huey:
     @huey.periodic_task(crontab(minute="*"))
     def sweep_leases():
         return assignment.sweep()
+
+    @huey.periodic_task(crontab(minute="*/5"))
+    def sweep_rules():
+        return actions.sweep()
 
     _state.update(huey=huey, judge_response=judge_response, sweep_leases=sweep_leases)
     queue.register("judge_response", lambda response_id: judge_response(response_id))

@@ -118,3 +118,25 @@ def by_owner(project: Project, tasker: TaskerStanding, action: str, actor: int, 
                 (project.id, tasker.tasker_id))
     events.record(f"tasker.{action}", actor=actor, project=project.id, tasker=tasker.tasker_id, reason=why,
                   revoked=revoked)
+
+
+def sweep() -> int:
+    """The periodic pass: end pauses that have run out, and run every project's `sweep` rules."""
+    from server.core import projects
+    from server.db import write_transaction
+
+    now, fired = time.time(), 0
+    with write_transaction():
+        for st in TaskerStanding.select().where(TaskerStanding.status == "paused",
+                                                TaskerStanding.paused_until <= now):
+            standing.set_status(st, "active", "the pause ran out", "", now)
+            events.record("tasker.resume", project=st.project_id, tasker=st.tasker_id, reason="the pause ran out")
+    for project_id in [p for (p,) in TaskerStanding.select(TaskerStanding.project).distinct().tuples()]:
+        project = projects.get(project_id)
+        if not any(r.on == "sweep" and r.enabled for r in rules_for(project)):
+            continue
+        with write_transaction():
+            for st in TaskerStanding.select().where(TaskerStanding.project == project_id,
+                                                    TaskerStanding.status != "removed"):
+                fired += len(fire("sweep", project, st))
+    return fired
