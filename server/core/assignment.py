@@ -37,10 +37,10 @@ TAKE_SLOT = ("UPDATE task SET open_slots = open_slots - 1, claimable = CASE WHEN
              "status = 'in_progress', updated_at = ? WHERE id = ?")
 NEXT_TRAINING = ("SELECT t.id, t.ext_id, t.data FROM task t WHERE t.project_id = ? AND t.kind = 'training' "
                  "AND NOT EXISTS (SELECT 1 FROM assignment a WHERE a.task_id = t.id AND a.tasker_id = ? "
-                 "AND a.attempt = ?) ORDER BY t.id LIMIT 1")
+                 "AND a.attempt = ?) ORDER BY t.claimable, t.queue_rank, t.id LIMIT 1")
 NEXT_EVALUATION = ("SELECT t.id, t.ext_id, t.data FROM task t WHERE t.project_id = ? AND t.kind = 'evaluation' "
                    "AND NOT EXISTS (SELECT 1 FROM assignment a WHERE a.task_id = t.id AND a.tasker_id = ?) "
-                   "ORDER BY t.id LIMIT 1")
+                   "ORDER BY t.claimable, t.queue_rank, t.id LIMIT 1")   # the kind index's order: no scan
 NEW_ASSIGNMENT = ("INSERT INTO assignment (task_id, tasker_id, project_id, status, attempt, claimed_at, expires_at) "
                   "VALUES (?, ?, ?, 'active', ?, ?, ?) RETURNING id")
 LOCK_TASK = "SELECT {fields} FROM task WHERE id = ?"

@@ -21,15 +21,27 @@ Z99 = 2.576           # 99% two-sided normal quantile, for the Wilson upper boun
 FAST_SHARE_OF_MEDIAN = 0.25
 
 
+COLUMNS = ("id", "project", "tasker", "status", "reason", "rule", "changed_at", "paused_until", "training_attempt",
+           "training_passed", "submissions", "fast", "day", "day_count", "evaluations", "evaluation_sum")
+SELECT = ("SELECT id, project_id, tasker_id, status, reason, rule, changed_at, paused_until, training_attempt, "
+          "training_passed, submissions, fast, day, day_count, evaluations, evaluation_sum "
+          "FROM tasker_standing WHERE project_id = ? AND tasker_id = ?")
+INSERT = ("INSERT INTO tasker_standing (project_id, tasker_id, status, reason, rule, changed_at, training_attempt, "
+          "training_passed, submissions, fast, day, day_count, evaluations, evaluation_sum) "
+          "VALUES (?, ?, ?, ?, '', ?, 1, ?, 0, 0, '', 0, 0, 0) ON CONFLICT (project_id, tasker_id) DO NOTHING")
+
+
 def get(project: Project, tasker_id: int) -> TaskerStanding:
-    """The tasker's standing, created on first contact: onboarding when the project has a course."""
-    found = TaskerStanding.get_or_none(TaskerStanding.project == project.id, TaskerStanding.tasker == tasker_id)
-    if found is None:
+    """The tasker's standing, created on first contact: onboarding when the project has a course.
+    Read by hand-written SQL: every claim and submit needs it."""
+    row = execute(SELECT, (project.id, tasker_id)).fetchone()
+    if row is None:
         status = "onboarding" if has_course(project) else "active"
-        TaskerStanding.insert(project=project.id, tasker=tasker_id, status=status, changed_at=time.time(),
-                              reason="new to the project: the training course comes first" if status == "onboarding"
-                              else "").on_conflict_ignore().execute()
-        found = TaskerStanding.get(TaskerStanding.project == project.id, TaskerStanding.tasker == tasker_id)
+        reason = "new to the project: the training course comes first" if status == "onboarding" else ""
+        execute(INSERT, (project.id, tasker_id, status, reason, time.time(), False))
+        row = execute(SELECT, (project.id, tasker_id)).fetchone()
+    found = TaskerStanding(**dict(zip(COLUMNS, row)))
+    found.training_passed = bool(found.training_passed)
     return found
 
 
