@@ -165,3 +165,90 @@ def test_owner_edits_criteria_grades_per_criterion_and_reads_agreement(server, p
     if shots:
         page.screenshot(path=str(Path(shots) / "q-agreement.png"), full_page=True)
     context.close()
+
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "samples"
+
+
+def _from_template(owner, template: str, dataset: str, count: int) -> int:
+    import msgspec
+
+    project = owner.post("/projects", json={"name": f"{template} in the browser", "template": template,
+                                            "require_calibration": False}, expect=201).json()
+    rows = msgspec.json.decode((SAMPLES / dataset).read_bytes())[:count]
+    owner.post(f"/projects/{project['id']}/items", content=msgspec.json.encode(rows),
+               headers={"content-type": "application/json"}, expect=201)
+    owner.post(f"/projects/{project['id']}/batches", json={"kind": "production"}, expect=201)
+    return project["id"]
+
+
+def _open_labeling(browser, server, people, project_id: int):
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    log_in(page, server.url, "tom", people["tom"])
+    page.goto(f"{server.url}/projects/{project_id}/label")
+    page.wait_for_selector("#task-form")
+    return page
+
+
+def _wait_for_next(page, held: str) -> None:
+    page.wait_for_function("held => { const f = document.querySelector('#task-form');"
+                           " return f && f.dataset.assignment !== held; }", arg=held)
+
+
+def test_query_selection_side_by_side_with_keyboard_and_mouse(server, people, apis, browser):
+    from server.models import Response
+
+    pid = _from_template(apis["olivia"], "query_selection", "images_with_queries.json", 2)
+    page = _open_labeling(browser, server, people, pid)
+    cards = page.locator(".query-card")
+    assert cards.count() == 2
+    left, right = cards.nth(0).bounding_box(), cards.nth(1).bounding_box()
+    assert abs(left["y"] - right["y"]) < 2 and right["x"] > left["x"] + left["width"] - 1, "side by side"
+    held = page.get_attribute("#task-form", "data-assignment")
+    page.keyboard.press("2")                                   # the keyboard picks query 2
+    assert page.is_checked('input[name="selected_query"][value="query_2"]')
+    page.fill('textarea[name="selection_reason"]', "It names the year and topic that single this chart out.")
+    page.keyboard.press("Tab")
+    page.get_by_role("button", name=re.compile("Submit")).click()
+    _wait_for_next(page, held)
+    held = page.get_attribute("#task-form", "data-assignment")
+    cards.nth(0).click()                                       # the mouse picks query 1
+    page.fill('textarea[name="selection_reason"]', "too short")
+    page.get_by_role("button", name=re.compile("Submit")).click()
+    page.wait_for_selector(".field-error")
+    assert "at least 5" in page.locator(".field-error").first.inner_text(), "the word limit, beside the field"
+    assert page.get_attribute("#task-form", "data-assignment") == held and page.is_checked(
+        'input[name="selected_query"][value="query_1"]'), "the same task, the choice kept"
+    page.fill('textarea[name="selection_reason"]', "Query one names the report and its year, query two is vague.")
+    page.get_by_role("button", name=re.compile("Submit")).click()
+    page.wait_for_selector(".nothing-left")
+    answers = sorted(r.data["selected_query"] for r in Response.select())
+    assert answers == ["query_1", "query_2"]
+
+
+def test_image_comparison_side_by_side_with_the_score_table(server, people, apis, browser):
+    from server.models import Response
+
+    pid = _from_template(apis["olivia"], "image_comparison", "images_to_compare.json", 1)
+    page = _open_labeling(browser, server, people, pid)
+    images = page.locator("#task img")
+    assert images.count() == 2
+    first, second = images.nth(0).bounding_box(), images.nth(1).bounding_box()
+    assert abs(first["y"] - second["y"]) < 2 and second["x"] > first["x"], "the two images side by side"
+    scores = page.locator('#task input[type="number"]')
+    assert scores.count() == 12
+    table_top = page.locator("#task table").bounding_box()["y"]
+    assert table_top > first["y"], "the score table under the images"
+    for i in range(12):                                        # image 1 scores 4s, image 2 scores 3s
+        score = scores.nth(i)
+        score.click()
+        page.keyboard.type("4" if score.get_attribute("name").startswith("image_1_") else "3")
+    assert page.locator('output[data-total-for="image_1"]').inner_text() == "24", "totals computed as you type"
+    page.keyboard.press("Tab")
+    page.keyboard.press("1")                                   # the winner by its shortcut key
+    page.fill('input[name="winner_title"]', "Clear onboarding flow diagram")
+    page.fill('textarea[name="reasoning"]', "Image one labels every step and reads without context; two is cramped.")
+    page.get_by_role("button", name=re.compile("Submit")).click()
+    page.wait_for_selector(".nothing-left", timeout=10000)
+    saved = Response.get().data
+    assert (saved["total_1"], saved["total_2"], saved["winner"]) == (24, 18, "image_1")
