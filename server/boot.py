@@ -6,7 +6,7 @@ import logging
 import secrets
 
 from server import db, jobs, migrate, plugins
-from server.core import projects
+from server.core import projects, rule_sets, standing
 from server.config import Config
 
 log = logging.getLogger("quorum")
@@ -17,7 +17,9 @@ def boot(config: Config, run_migrations: bool = True) -> Config:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     db.connect(config.database_url, busy_timeout_ms=config.database.busy_timeout_ms,
                pool_size=config.database.pool_size)
-    projects.forget_all()
+    projects.forget_all()          # caches keyed by project id belong to one database
+    standing.forget_all()
+    rule_sets.forget()
     if run_migrations:
         migrate.apply(db.database.obj)
     plugins.configure(disabled=tuple(config.plugins.disabled), entry_points=config.plugins.entry_points)

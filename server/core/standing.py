@@ -130,6 +130,11 @@ def project_context(project: Project) -> dict:
 
 
 _median_cache: dict[int, tuple[float, int, float]] = {}
+
+
+def forget_all() -> None:
+    """A new database (start-up, tests): no project's median carries over."""
+    _median_cache.clear()
 MEDIAN_SAMPLE = 500
 
 
