@@ -38,7 +38,6 @@ def open_database(url: str, busy_timeout_ms: int = 10000, pool_size: int = 40) -
                 "foreign_keys": 1,
                 "busy_timeout": busy_timeout_ms,
                 "cache_size": -32000,
-                "temp_store": "memory",
             },
             autoconnect=True,
         )

@@ -23,7 +23,7 @@ def _rows_sql() -> str:
     return (
         "SELECT t.id, t.ext_id, t.data, t.status, r.data FROM task t "
         "JOIN response r ON r.task_id = t.id AND r.rejected = " + ("0" if is_sqlite() else "false") + " "
-        f"WHERE t.project_id = {p} AND r.project_id = {p} ORDER BY t.id, r.id"
+        f"WHERE t.project_id = {p} AND r.project_id = {p} ORDER BY r.task_id, r.id"   # the response index's order: no sort
     )
 
 
@@ -74,7 +74,8 @@ def _row(project, rt, current, responses, fixes) -> dict:
 def _cursor():
     if is_sqlite():
         return database.cursor()
-    return database.connection().cursor(name="quorum_export")
+    # peewee keeps psycopg2 in autocommit: a server-side cursor must be WITH HOLD to outlive that
+    return database.connection().cursor(name="quorum_export", withhold=True)
 
 
 def stream(project: Project, fmt: str) -> Iterator[bytes]:
