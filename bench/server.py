@@ -101,6 +101,27 @@ def _cpu_seconds(pid: int) -> float:
     return (int(rest[11]) + int(rest[12])) / CLK_TCK     # utime + stime
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot (all CPUs; /proc/stat)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / CLK_TCK
+
+
+def _pids_named(*names: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as f:
+                    if f.read().strip() in names:
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
 def _clear_hwm(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/clear_refs", "w") as f:
@@ -113,8 +134,9 @@ def _clear_hwm(pid: int) -> bool:
 class TreeMeter:
     """Peak RSS and CPU seconds of a process tree between start() and stop()."""
 
-    def __init__(self, root: int, interval: float = 0.02):
+    def __init__(self, root: int, interval: float = 0.02, services=None):
         self.root = root
+        self.services = services or (lambda: [])
         self.interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -124,6 +146,8 @@ class TreeMeter:
         self.cpu0 = {pid: _cpu_seconds(pid) for pid in self.pids}
         self.hwm_reset = all(_clear_hwm(pid) for pid in self.pids)
         self.rss_start_mb = sum(_rss_kb(p) for p in self.pids) / 1024
+        self.machine0 = machine_busy_seconds()
+        self.service0 = {pid: _cpu_seconds(pid) for pid in self.services()}
         self.peak_kb = 0
         self.samples = 0
         self.started = time.perf_counter()
@@ -156,6 +180,8 @@ class TreeMeter:
         return {
             "seconds": round(time.perf_counter() - self.started, 3),
             "cpu_s": round(sum(_cpu_seconds(p) - self.cpu0.get(p, 0.0) for p in live), 2),
+            "machine_cpu_s": round(machine_busy_seconds() - self.machine0, 2),
+            "db_cpu_s": round(sum(_cpu_seconds(p) - self.service0.get(p, 0.0) for p in self.services()), 2),
             "peak_rss_mb": round(self.peak_kb / 1024, 1),
             "hwm_sum_mb": round(sum(hwm) / 1024, 1) if self.hwm_reset else None,
             "hwm_max_mb": round(max(hwm) / 1024, 1) if hwm and self.hwm_reset else None,
@@ -208,11 +234,15 @@ class Backend:
         sizes["database"] = sum(v for k, v in sizes.items() if k.startswith("quorum.db"))
         return sizes
 
-    def seed_sql(self) -> tuple[str, str, str]:
-        return ("0", "?", "")
-
-    def cleanup(self) -> None:
+    def cleanup(self, keep: bool = False) -> None:
         pass
+
+    def service_pids(self) -> list[int]:
+        """Processes of the database and queue servers (none for SQLite: it runs inside the server)."""
+        return []
+
+    def settings(self) -> dict:
+        return {}
 
 
 class PostgresBackend(Backend):
@@ -255,16 +285,36 @@ class PostgresBackend(Backend):
         conn = self.connect()
         try:
             with conn.cursor() as cur:
-                cur.execute(sql.replace("?", "%s"), params)
+                cur.execute(_pg(sql), params)
                 return cur.fetchall() if cur.description else []
         finally:
             conn.close()
+
+    def service_pids(self) -> list[int]:
+        return _pids_named("postgres", "redis-server")
+
+    def settings(self) -> dict:
+        names = ("server_version", "autovacuum", "shared_buffers", "synchronous_commit", "max_connections")
+        rows = self.query("SELECT name, setting FROM pg_settings WHERE name IN (%s)" % ",".join("?" * len(names)),
+                          names)
+        return dict(rows)
 
     def size_bytes(self) -> dict[str, int]:
         size = self.query("SELECT pg_database_size(current_database())")[0][0]
         return {"database": int(size)}
 
-    def cleanup(self) -> None:
+    def cleanup(self, keep: bool = False) -> None:
+        if not keep:
+            try:
+                import psycopg2
+
+                conn = psycopg2.connect(PG_ADMIN_URL)
+                conn.autocommit = True
+                with conn.cursor() as cur:
+                    cur.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+                conn.close()
+            except Exception:  # noqa: BLE001 - best effort
+                pass
         try:
             import redis
 
@@ -274,6 +324,11 @@ class PostgresBackend(Backend):
                 client.delete(*keys)
         except Exception:   # noqa: BLE001 - best effort
             pass
+
+
+def _pg(sql: str) -> str:
+    """`?` placeholders to psycopg2's `%s` (a literal % becomes %%)."""
+    return sql.replace("%", "%%").replace("?", "%s")
 
 
 def make_backend(name: str, data_dir: Path) -> Backend:
@@ -289,13 +344,14 @@ def make_backend(name: str, data_dir: Path) -> Backend:
 
 
 def over_assigned(backend: Backend, project_id: int, overlap: int) -> dict[str, int]:
-    """Tasks holding more live leases + responses than `overlap`, and tasks with more responses than `overlap`."""
+    """Tasks whose live + submitted assignments, or whose responses, come from more than `overlap` taskers."""
     leases = backend.query(
         "SELECT COUNT(*) FROM (SELECT task_id FROM assignment WHERE project_id = ? "
-        "AND status IN ('active', 'submitted') GROUP BY task_id HAVING COUNT(*) > ?) x", (project_id, overlap))[0][0]
+        "AND status IN ('active', 'submitted') GROUP BY task_id HAVING COUNT(DISTINCT tasker_id) > ?) x",
+        (project_id, overlap))[0][0]
     responses = backend.query(
         "SELECT COUNT(*) FROM (SELECT task_id FROM response WHERE project_id = ? "
-        "GROUP BY task_id HAVING COUNT(*) > ?) x", (project_id, overlap))[0][0]
+        "GROUP BY task_id HAVING COUNT(DISTINCT tasker_id) > ?) x", (project_id, overlap))[0][0]
     return {"tasks_over_overlap_assignments": int(leases), "tasks_over_overlap_responses": int(responses)}
 
 
@@ -313,23 +369,53 @@ def stored_response(label: str) -> str:
     return json.dumps({"label": label, "subtype": subtype, "explanation": ""}, separators=(",", ":"))
 
 
+def _required_columns(backend: Backend, table: str) -> dict[str, str]:
+    """Columns that are NOT NULL without a default: name -> a neutral SQL literal for their type."""
+    if backend.name == "sqlite":
+        rows = [(name, decl or "", notnull, default) for _, name, decl, notnull, default, pk
+                in backend.query(f"PRAGMA table_info({table})") if not pk]
+    else:
+        rows = [(name, dtype, nullable == "NO", default) for name, dtype, nullable, default in backend.query(
+            "SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns "
+            "WHERE table_name = ? AND table_schema = current_schema()", (table,))]
+    required = {}
+    for name, decl, notnull, default in rows:
+        if not notnull or default is not None or name == "id":
+            continue
+        decl = decl.lower()
+        if "bool" in decl:
+            required[name] = "0" if backend.name == "sqlite" else "false"
+        elif any(k in decl for k in ("int", "real", "float", "double", "numeric")):
+            required[name] = "0"
+        else:
+            required[name] = "''"
+    return required
+
+
 def seed_responses(backend: Backend, project_id: int, tasker_id: int) -> int:
     """Give every still-queued task of the project one submitted response, straight in the database.
 
     Setup only (not measured): it lets the export phase run at 100k–1M responses, which the
-    HTTP loop would need an hour to produce. Rows look like the submit path's."""
+    HTTP loop would need an hour to produce. Rows look like the submit path's; columns the
+    schema has grown since (NOT NULL, no default) get a neutral value."""
     now = time.time()
     false = "0" if backend.name == "sqlite" else "false"
     case = "CASE (a.task_id % 6) " + " ".join(
         f"WHEN {i} THEN '{stored_response(label)}'" for i, label in enumerate(LABELS)) + " END"
+    a_cols = {"task_id": "t.id", "tasker_id": "?", "project_id": "t.project_id", "status": "'submitted'",
+              "claimed_at": "?", "expires_at": "?", "finished_at": "?"}
+    r_cols = {"assignment_id": "a.id", "task_id": "a.task_id", "tasker_id": "a.tasker_id",
+              "project_id": "a.project_id", "version": "1", "data": case, "duration_seconds": "1.0",
+              "judged": "'passed'", "rejected": false, "created_at": "?"}
+    for cols, table in ((a_cols, "assignment"), (r_cols, "response")):
+        for name, literal in _required_columns(backend, table).items():
+            cols.setdefault(name, literal)
     statements = [
-        ("INSERT INTO assignment (task_id, tasker_id, project_id, status, claimed_at, expires_at, finished_at) "
-         "SELECT t.id, ?, t.project_id, 'submitted', ?, ?, ? FROM task t "
+        (f"INSERT INTO assignment ({', '.join(a_cols)}) SELECT {', '.join(a_cols.values())} FROM task t "
          "WHERE t.project_id = ? AND t.status = 'queued' AND t.responses_count = 0",
          (tasker_id, now, now + 1800, now, project_id)),
-        ("INSERT INTO response (assignment_id, task_id, tasker_id, project_id, version, data, duration_seconds, "
-         f"judged, rejected, created_at) SELECT a.id, a.task_id, a.tasker_id, a.project_id, 1, {case}, 1.0, "
-         f"'passed', {false}, ? FROM assignment a WHERE a.project_id = ? AND a.tasker_id = ?",
+        (f"INSERT INTO response ({', '.join(r_cols)}) SELECT {', '.join(r_cols.values())} FROM assignment a "
+         "WHERE a.project_id = ? AND a.tasker_id = ?",
          (now, project_id, tasker_id)),
         ("UPDATE task SET responses_count = responses_count + 1, open_slots = 0, claimable = 0, "
          "status = 'ready_for_review', updated_at = ? WHERE project_id = ? AND id IN "
@@ -340,21 +426,24 @@ def seed_responses(backend: Backend, project_id: int, tasker_id: int) -> int:
     try:
         if backend.name == "sqlite":
             conn.execute("BEGIN IMMEDIATE")
-            cur = conn.execute(*statements[0])
-            seeded = cur.rowcount
-            for sql, params in statements[1:]:
-                conn.execute(sql, params)
-            conn.execute("COMMIT")
+            try:
+                seeded = conn.execute(*statements[0]).rowcount
+                for sql, params in statements[1:]:
+                    conn.execute(sql, params)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
         else:
             conn.autocommit = False
             with conn.cursor() as cur:
-                cur.execute(statements[0][0].replace("?", "%s"), statements[0][1])
+                cur.execute(_pg(statements[0][0]), statements[0][1])
                 seeded = cur.rowcount
                 for sql, params in statements[1:]:
-                    cur.execute(sql.replace("?", "%s"), params)
+                    cur.execute(_pg(sql), params)
             conn.commit()
+            conn.autocommit = True
             with conn.cursor() as cur:
-                conn.autocommit = True
                 cur.execute("ANALYZE")
     finally:
         conn.close()
@@ -432,7 +521,7 @@ class Server:
         return self.proc.pid
 
     def meter(self) -> TreeMeter:
-        return TreeMeter(self.pid).start()
+        return TreeMeter(self.pid, services=self.backend.service_pids).start()
 
     def log_text(self) -> str:
         try:
