@@ -130,7 +130,8 @@ def parse(text: str, origin: str) -> list[Rule]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RuleError(f"{origin}: {exc}", getattr(exc, "lineno", None), getattr(exc, "colno", None)) from exc
+        line, column = _toml_position(exc)
+        raise RuleError(f"{origin}: {exc}", line, column) from exc
     unknown = set(data) - {"rule"}
     if unknown:
         raise RuleError(f"{origin}: unknown table {sorted(unknown)[0]!r}; rules go in [[rule]] tables")
@@ -150,6 +151,15 @@ def parse(text: str, origin: str) -> list[Rule]:
         rules.append(compile_rule(name, entry["on"], entry["when"], entry["then"], entry.get("params"),
                                   entry.get("enabled", True), origin, line, column))
     return rules
+
+
+def _toml_position(exc: tomllib.TOMLDecodeError) -> tuple[int | None, int | None]:
+    """Line and column of a TOML syntax error: attributes from Python 3.14 on, the message's "(at line L,
+    column C)" before."""
+    if getattr(exc, "lineno", None):
+        return exc.lineno, exc.colno
+    found = re.search(r"at line (\d+), column (\d+)", str(exc))
+    return (int(found.group(1)), int(found.group(2))) if found else (None, None)
 
 
 def _locate(text: str, when: str) -> tuple[int | None, int]:

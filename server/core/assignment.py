@@ -76,7 +76,8 @@ def claim(project: Project, tasker_id: int, sweep_every: float = 5.0, chance=ran
         else:
             row = _next_task(project.id, tasker_id)
             live = row is not None
-            if live and project.evaluation_rate > 0 and chance() < project.evaluation_rate:
+            if live and project.evaluation_rate > 0 and chance() < project.evaluation_rate \
+                    and not _calibrating(row[0]):
                 gold = execute(NEXT_EVALUATION, (project.id, tasker_id)).fetchone()
                 if gold is not None:
                     row, live = gold, False
@@ -90,6 +91,12 @@ def claim(project: Project, tasker_id: int, sweep_every: float = 5.0, chance=ran
                                                  expires_at)).fetchone()[0]
         events.record("task.claimed", actor=tasker_id, project=project.id, task=task_id, assignment=assignment_id)
     return Claimed(assignment_id, task_id, ext_id, _decode(data), expires_at)
+
+
+def _calibrating(task_id: int) -> bool:
+    """Calibration answers are audited one by one: no evaluation task is mixed into a round."""
+    return execute("SELECT b.kind FROM task t JOIN batch b ON b.id = t.batch_id WHERE t.id = ?",
+                   (task_id,)).fetchone() == ("calibration",)
 
 
 def _next_task(project_id: int, tasker_id: int, attempts: int = 3) -> tuple | None:

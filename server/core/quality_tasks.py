@@ -74,7 +74,11 @@ def audited_answer(task: Task) -> dict | None:
     kept = [r.data for r in Response.select(Response.data).where(Response.task == task.id, Response.rejected == False,  # noqa: E712
                                                                   Response.reworked == False)]  # noqa: E712
     rt = projects.runtime(projects.get(task.project_id))
-    return rt.task_type.aggregate(rt.options, kept) if kept else None
+    aggregate = rt.task_type.aggregate(rt.options, kept) if kept else None
+    if not aggregate:
+        return None
+    answer_fields = {o.name for o in rt.outputs}    # an aggregate may carry more (votes, agreement): not an answer
+    return {k: v for k, v in aggregate.items() if k in answer_fields}
 
 
 def make(source_id: int, request: QualityTaskIn, actor: int | None) -> Task:

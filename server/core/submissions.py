@@ -189,8 +189,16 @@ def _training(a: Answer) -> Submitted:
             events.record("training.completed", actor=a.tasker_id, project=a.project.id, **course)
             result = actions.fire("training.completed", a.project, st, course=course)
     training = {"score": score, "expected": a.expected, "explanation": a.explanation, "done": done,
-                "total": total, "result": result}
+                "total": total, "accuracy": round(mean, 4), "result": result}
     return Submitted(response_id=response_id, task_status="completed", judged="passed", training=training)
+
+
+def course_progress(project: Project, tasker_id: int) -> dict:
+    """Where a tasker stands in the training course: the attempt, answers given in it, the course's size,
+    and their mean score so far (what the labeling page shows as "Training task N of M")."""
+    attempt = standing.get(project, tasker_id).training_attempt
+    done, total, mean = _course_progress(project.id, tasker_id, attempt)
+    return {"attempt": attempt, "done": done, "total": total, "accuracy": round(mean, 4)}
 
 
 def _course_progress(project_id: int, tasker_id: int, attempt: int) -> tuple[int, int, float]:

@@ -41,7 +41,7 @@ def row(project: Project, st: TaskerStanding, username: str) -> TaskerRow:
 
 
 def table(project: Project) -> list[TaskerRow]:
-    rows = (TaskerStanding.select(TaskerStanding, User.username).join(User)
+    rows = (TaskerStanding.select(TaskerStanding, User.id, User.username).join(User)   # User.id: else tasker_id is None
             .where(TaskerStanding.project == project.id).order_by(User.username))
     return [row(project, st, st.tasker.username) for st in rows]
 

@@ -1,5 +1,6 @@
-/* Quorum pages: keyboard shortcuts for labeling, field errors beside their field, word counts, and on the
-   review page the reason field marked required where the reviewer's grade disagrees with a judge.
+/* Quorum pages: keyboard shortcuts for labeling, field errors beside their field, word counts, on the
+   review page the reason field marked required where the reviewer's grade disagrees with a judge, and in the
+   quality lab the audit's correction form, the quality task's seeded answer and the confidence slider.
    No framework; htmx does the requests. Shortcuts act only on the task form in #task. */
 (function () {
   "use strict";
@@ -15,7 +16,7 @@
     if (tag === "TEXTAREA" || tag === "SELECT") return true;
     if (tag === "INPUT") {
       var type = (target.getAttribute("type") || "text").toLowerCase();
-      return ["radio", "checkbox", "button", "submit", "reset"].indexOf(type) === -1;
+      return ["radio", "checkbox", "button", "submit", "reset", "range"].indexOf(type) === -1;
     }
     return false;
   }
@@ -74,7 +75,8 @@
     root.querySelectorAll(".field-error[data-field]").forEach(function (error) {
       var name = error.getAttribute("data-field");
       if (!name) return;
-      var field = root.querySelector('[name="' + CSS.escape(name) + '"]');
+      var scope = error.closest("form") || root;       // a page may hold the same task form more than once
+      var field = scope.querySelector('[name="' + CSS.escape(name) + '"]');
       if (!field) return;
       var anchor = field.closest("fieldset") || field.closest("label") || field;
       anchor.insertAdjacentElement("afterend", error);
@@ -125,13 +127,40 @@
   document.addEventListener("change", function (event) {
     var row = event.target.closest && event.target.closest(".grade-row");
     if (row) markDisagreement(row);
+    // Audit: an answer marked incorrect opens its corrected-answer form.
+    if (event.target.name === "audit.correct") {
+      var details = event.target.form && event.target.form.querySelector("details.correction");
+      if (details) details.open = event.target.value === "no";
+    }
+    if (event.target.hasAttribute && event.target.hasAttribute("data-seed-fieldset")) showSeed(event.target);
+  });
+
+  /* Quality task: the seeded answer matters only in the review phase. */
+  function showSeed(select) {
+    var fieldset = document.getElementById(select.getAttribute("data-seed-fieldset"));
+    if (fieldset) fieldset.hidden = select.value !== "review";
+  }
+
+  /* Calibration: the confidence slider and its number box move together (only the number is posted). */
+  document.addEventListener("input", function (event) {
+    var target = event.target;
+    if (target.hasAttribute && target.hasAttribute("data-mirror")) {
+      var box = document.getElementById(target.getAttribute("data-mirror"));
+      if (box) box.value = target.value;
+    } else if (target.id === "confidence") {
+      var slider = target.form && target.form.querySelector('[data-mirror="confidence"]');
+      if (slider && target.value !== "") slider.value = target.value;
+    }
   });
 
   function ready(root) {
     placeErrors(root);
     countWords(root);
     focusTask(root);
-    if (root.querySelectorAll) root.querySelectorAll(".grade-row").forEach(markDisagreement);
+    if (root.querySelectorAll) {
+      root.querySelectorAll(".grade-row").forEach(markDisagreement);
+      root.querySelectorAll("[data-seed-fieldset]").forEach(showSeed);
+    }
   }
 
   if (window.htmx) {

@@ -1,4 +1,5 @@
-"""The htmx pages: login, tasker labeling, owner projects and their setup steps, dashboards, review, agreement.
+"""The htmx pages: login, tasker labeling, owner projects and their setup steps, dashboards, review, agreement,
+and the quality lab (calibration rounds and their audit, quality tasks, rules, taskers, a tasker's own standing).
 
 Every page but login takes `user` from the session cookie (a missing one redirects to
 /login); roles are checked by the same `server.core.access` calls the JSON API makes.
@@ -8,8 +9,9 @@ from litestar import Router
 from litestar.di import Provide
 
 from server.web.auth import page_user
-from server.web.ui import (agreement, criteria, describe, entities, guidelines, home, judge_runs, judges, labeling,
-                           launch, preview, pricing, projects, review, selfcheck, session, tasks, upload)
+from server.web.ui import (agreement, audit, criteria, describe, entities, guidelines, home, judge_runs, judges,
+                           labeling, launch, my_standing, preview, pricing, projects, quality, quality_task, review,
+                           rules, selfcheck, session, tasker_table, tasks, upload)
 
 router = Router(
     path="/",
@@ -32,6 +34,12 @@ router = Router(
         review.review_page, review.decide,
         judge_runs.judge_run,
         agreement.agreement_page, agreement.rejudge_version,
+        quality.quality_page, quality.start_round,
+        audit.audit_page, audit.grade,
+        quality_task.quality_task_form, quality_task.make_quality_task,
+        rules.rules_page, rules.save_rules,
+        tasker_table.tasker_table, tasker_table.act,
+        my_standing.standing_page,
     ],
     dependencies={"user": Provide(page_user, sync_to_thread=False)},
     include_in_schema=False,

@@ -7,7 +7,10 @@ fields are left out, so the task type's own defaults and messages apply.
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from markupsafe import Markup
 
 from server.core import projects
 from server.errors import Invalid
@@ -71,6 +74,18 @@ def form_context(project: Project, task_id: int, ext_id: str, data: dict, previo
         "fields": [_field(e, e.name == shortcut_owner) for e in rt.outputs if e.type != "computed"],
         "previous": previous,
     }
+
+
+_ID_ATTRS = re.compile(r'(?<=\s)(id|for|data-count-for|aria-describedby|aria-labelledby)="([^"]*)"')
+
+
+def scoped(html: str, prefix: str) -> Markup:
+    """A rendered form with its element ids (and the attributes pointing at them) prefixed, so one page can hold
+    the same task type's form several times (an audit's corrections, a quality task's seed) without two
+    elements sharing an id. Field names are left alone: each copy lives in its own <form>."""
+    def prefix_all(found: re.Match) -> str:
+        return f'{found.group(1)}="{" ".join(prefix + v for v in found.group(2).split())}"'
+    return Markup(_ID_ATTRS.sub(prefix_all, str(html)))
 
 
 def _field(entity: OutputEntity, shortcuts: bool) -> dict:

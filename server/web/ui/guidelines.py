@@ -1,4 +1,5 @@
-"""Setup step: the guidelines in markdown with a live preview; saving them makes a new project version."""
+"""Setup step: the guidelines in markdown with a live preview; saving them makes a new project version. Beside the
+editor, the taskers' feedback on the instructions from the latest calibration rounds."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from litestar.response import Template
 from server.core import versions
 from server.errors import Invalid
 from server.models import Project
-from server.web.ui import steps
+from server.web.ui import quality, steps
 from server.web.ui.render import fragment, guidelines_html
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -53,5 +54,5 @@ def _editor(request: HTMXRequest, project: Project, user: int, text: str, status
             **found: Any) -> Template:
     return steps.respond(request, project, user, "guidelines", "owner/setup/guidelines.html",
                          "partials/setup/guidelines_form.html", status_code=status_code, text=text,
-                         rendered=guidelines_html(text),
+                         rendered=guidelines_html(text), instruction_feedback=quality.instruction_feedback(project),
                          **{"error": None, "notice": None, **found})
