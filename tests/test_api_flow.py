@@ -17,8 +17,9 @@ def test_owner_imports_tasker_labels_owner_reviews_and_exports(apis):
     labels = ["Graphs and Charts", "Infographics", "Uncategorized"]
     for label in labels:
         claim = tom.post(f"/projects/{project['id']}/claim").json()
-        assert set(claim) == {"assignment_id", "task_id", "project_id", "inputs", "expires_at", "feedback"}
-        assert claim["feedback"] is None
+        assert set(claim) == {"assignment_id", "task_id", "project_id", "inputs", "expires_at", "feedback",
+                              "review_of"}
+        assert claim["feedback"] is None and claim["review_of"] is None
         assert claim["inputs"]["image"].startswith("http://127.0.0.1:9/img/")
         submitted = tom.post(f"/assignments/{claim['assignment_id']}/submit", json={"response": {"label": label}}).json()
         assert submitted["task_status"] == "ready_for_review"

@@ -365,3 +365,24 @@ def test_the_sweep_ends_run_out_pauses_and_runs_sweep_rules(tmp_path, quorum):
     assert _status(project, tom) == "active"
     note = Event.select().where(Event.kind == "notify").get()
     assert note.data["message"] == "has not started" and note.data["tasker"] == tom
+
+
+def test_a_review_phase_training_task_shows_the_answer_to_correct(apis):
+    owner, tom = apis["olivia"], apis["tom"]
+    pid = owner.post("/projects", json={"name": "Review course", "task_type": "classification",
+                                        "require_calibration": False}, expect=201).json()["id"]
+    owner.post(f"/projects/{pid}/items", content=jsonl(_items(3)), headers={"content-type": "application/x-ndjson"},
+               expect=201)
+    source = owner.get(f"/projects/{pid}/tasks").json()["items"][0]
+    error = owner.post(f"/tasks/{source['id']}/quality", json={"kind": "training", "phase": "review",
+                                                               "expected": {"label": "Infographics"}},
+                       expect=422).json()
+    assert error["field"] == "seed"
+    owner.post(f"/tasks/{source['id']}/quality", json={
+        "kind": "training", "phase": "review", "expected": {"label": "Infographics"},
+        "seed": {"label": "Graphs and Charts"}, "explanation": "The icons and text tell a story."}, expect=201)
+    claim = tom.post(f"/projects/{pid}/claim").json()
+    assert claim["review_of"] == {"label": "Graphs and Charts", "subtype": None, "explanation": ""}
+    done = tom.post(f"/assignments/{claim['assignment_id']}/submit",
+                    json={"response": {"label": "Infographics"}}).json()
+    assert done["training"]["score"] == 1.0 and done["training"]["explanation"] == "The icons and text tell a story."

@@ -182,3 +182,15 @@ def _recommend(counts, classes, outdated, accuracy, scored, newest_evaluation, p
     if not found:
         found.append(Recommendation(level="info", message="the quality set meets the recommendations"))
     return found
+
+
+def shown_seed(task_id: int) -> dict | None:
+    """The answer a tasker is asked to correct: review-phase training tasks only. An evaluation task
+    never shows its seed, because no live task carries one yet and it would give the task away, so a
+    review-phase evaluation task is answered from scratch (scored against the expected answer)."""
+    from server.db import execute
+
+    row = execute("SELECT kind, phase, seed FROM task WHERE id = ?", (task_id,)).fetchone()
+    if row is None or row[0] != "training" or row[1] != "review" or row[2] is None:
+        return None
+    return msgspec.json.decode(row[2])

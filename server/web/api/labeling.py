@@ -7,7 +7,7 @@ from litestar import Controller, Request, Response, post
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from server.core import access, assignment, projects, rework, submissions
+from server.core import access, assignment, projects, quality_tasks, rework, submissions
 
 
 class ClaimOut(msgspec.Struct, kw_only=True):
@@ -19,6 +19,7 @@ class ClaimOut(msgspec.Struct, kw_only=True):
     inputs: dict
     expires_at: float
     feedback: dict | None = None    # set when judges sent the tasker's answer back: their answer and the comments
+    review_of: dict | None = None   # a review-phase training task: the answer to correct (see quality_tasks.shown_seed)
 
 
 class SubmitRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -46,7 +47,8 @@ class LabelingController(Controller):
             return Response(content=b"", status_code=HTTP_204_NO_CONTENT)
         inputs = projects.task_view(project, claimed.task_id, claimed.ext_id, claimed.data, shown=True).inputs
         return ClaimOut(assignment_id=claimed.assignment_id, task_id=claimed.task_id, project_id=project.id,
-                        inputs=inputs, expires_at=claimed.expires_at, feedback=rework.feedback(claimed.assignment_id))
+                        inputs=inputs, expires_at=claimed.expires_at, feedback=rework.feedback(claimed.assignment_id),
+                        review_of=quality_tasks.shown_seed(claimed.task_id))
 
     @post("/assignments/{assignment_id:int}/submit", sync_to_thread=True, status_code=200,
           summary="Submit a response for an assignment the caller holds")
