@@ -189,7 +189,7 @@ def export(project_id, fmt, output):
 @main.command()
 @_fail_on
 def demo():
-    """Create a demo space, an owner, a reviewer, a tasker and a classification project ready to label."""
+    """Create a demo space, an owner, a reviewer, a tasker and a project over images shipped with Quorum."""
     import plugins.demo as demo_data
     from server.core import batches, imports, projects, users
     from server.models import Project, Space

@@ -11,30 +11,11 @@ from dataclasses import dataclass, field
 
 import pluggy
 
+import plugins as builtin_plugins
 from server import hookspecs
 from server.plugin_types import Exporter, Importer, Judge, ProjectTemplate, TaskType
 
-BUILTINS = (
-    "plugins.tasktypes.classification",
-    "plugins.tasktypes.query_selection",
-    "plugins.tasktypes.query_generation",
-    "plugins.tasktypes.qa_generation",
-    "plugins.tasktypes.image_comparison",
-    "plugins.judges.static",
-    "plugins.judges.ollama",
-    "plugins.importers.json_array",
-    "plugins.importers.jsonl",
-    "plugins.importers.csv_rows",
-    "plugins.exporters.json_array",
-    "plugins.exporters.jsonl",
-    "plugins.exporters.csv_rows",
-    "plugins.project_templates.query_selection",
-    "plugins.project_templates.query_generation",
-    "plugins.project_templates.classification",
-    "plugins.project_templates.qa_generation",
-    "plugins.project_templates.image_comparison",
-    "plugins.demo",
-)
+BUILTINS = builtin_plugins.BUILTINS   # the built-ins list themselves; the core names none of them
 
 
 class UnknownPlugin(LookupError):
