@@ -203,8 +203,6 @@ def _insert(project: Project, records, unit: str, id_field: str, mapping: dict[s
     now = time.time()
     sql = _insert_sql()
     total = 0
-    seen_ids: set[str] = set()
-    in_file_duplicates = 0
     with write_transaction():
         before = Task.select().where(Task.project == project).count()
         chunk: list[tuple] = []
@@ -228,10 +226,8 @@ def _insert(project: Project, records, unit: str, id_field: str, mapping: dict[s
                 ext_id = str(ext_id)
                 if errors.items:
                     continue
-                if ext_id in seen_ids:
-                    in_file_duplicates += 1
-                    continue
-                seen_ids.add(ext_id)
+                # a repeated external id, in this file or from an earlier import, is skipped by
+                # ON CONFLICT DO NOTHING: no set of every id held in memory
                 chunk.append((project.id, ext_id, encode(record).decode(), now, now))
                 if len(chunk) >= CHUNK:
                     _flush(cursor, sql, chunk)
