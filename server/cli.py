@@ -136,7 +136,7 @@ def import_(project_id, path, id_field, mapping, media_type, media_dir):
     """Import a dataset file into a project, streamed, all or nothing (with its images, given --media)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from server.core import imports, media, projects
+    from server.core import imports, media, media_sources, projects
 
     config = _boot()
     project = projects.get(project_id)
@@ -150,8 +150,8 @@ def import_(project_id, path, id_field, mapping, media_type, media_dir):
         if media_dir is None:
             result = imports.import_file(project, path, **options)
         else:
-            result = media.import_with_folder(project, path, media_dir, config.data_dir,
-                                              limits=media.Limits.of(config.media), **options)
+            result = media_sources.import_with_folder(project, path, media_dir, config.data_dir,
+                                                      limits=media.Limits.of(config.media), **options)
     rate = result.total / result.seconds if result.seconds else 0
     click.echo(f"imported {result.created:,} items ({result.duplicates:,} already there) from {result.total:,} "
                f"records in {result.seconds:.2f}s ({rate:,.0f}/s); id field {result.id_field}")

@@ -13,7 +13,7 @@ from litestar.params import QueryParameter
 from litestar.response import Stream
 
 from server import plugins
-from server.core import access, batches, export, imports, media, projects, tasks, users, versions
+from server.core import access, batches, export, imports, media, media_sources, projects, tasks, users, versions
 from server.core.projects import ProjectSettings
 from server.errors import Invalid
 from server.models import Project
@@ -131,7 +131,7 @@ class ProjectController(Controller):
         path = await _spool(request)
         try:
             if content_type.split(";")[0].strip().lower() in ZIP_TYPES:
-                return await anyio.to_thread.run_sync(lambda: media.import_zip(
+                return await anyio.to_thread.run_sync(lambda: media_sources.import_zip(
                     project, path, config.data_dir, limits=media.Limits.of(config.media), dataset=dataset,
                     id_field=id_field, input_map=mapping, actor=user))
             return await anyio.to_thread.run_sync(lambda: imports.import_file(
@@ -146,7 +146,7 @@ class ProjectController(Controller):
         config = request.app.state.config
         path = await _spool(request)
         try:
-            return await anyio.to_thread.run_sync(lambda: media.store_zip(
+            return await anyio.to_thread.run_sync(lambda: media_sources.store_zip(
                 project.id, path, config.data_dir, limits=media.Limits.of(config.media), actor=user))
         finally:
             path.unlink(missing_ok=True)
