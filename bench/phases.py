@@ -13,8 +13,8 @@ import httpx
 import msgspec
 
 from bench import client as load
-from bench.server import QUORUM, Backend, Server, create_users, over_assigned, response_count, run_measured, \
-    seed_responses
+from bench.seeding import seed_responses
+from bench.server import QUORUM, Backend, Server, create_users, over_assigned, response_count, run_measured
 
 PASSWORD = "bench-pass"
 OWNER = "bench-owner"

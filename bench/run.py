@@ -21,7 +21,8 @@ from pathlib import Path
 
 from bench import budgets, report
 from bench.phases import Bench, log
-from bench.server import Server, make_backend, process_tree
+from bench.procstat import process_tree
+from bench.server import Server, make_backend
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

@@ -1,15 +1,6 @@
-"""The server under test: a `quorum serve` subprocess on a fresh database, its process tree's
-memory and CPU per phase, and a direct (read-mostly) line to its database for checks.
-
-Memory and CPU come from /proc, so the benchmark needs nothing beyond the project's own
-dependencies: the tree is the `quorum serve` process and every descendant (uvicorn's worker
-processes, multiprocessing helpers). Per phase we report
-
-* `peak_rss_mb`: the highest sum of VmRSS over the tree, sampled every 20 ms;
-* `hwm_sum_mb`: the sum of each process's VmHWM (high-water mark) since the phase began
-  (reset by writing 5 to /proc/<pid>/clear_refs), an upper bound that no short spike escapes;
-* `cpu_s`: user + system CPU seconds the tree used during the phase.
-"""
+"""The server under test: a `quorum serve` subprocess on a fresh database, measured per phase
+(bench/procstat.py: the `quorum serve` process and every descendant, from /proc), and a direct
+(read-mostly) line to its database for checks."""
 
 from __future__ import annotations
 
@@ -17,181 +8,21 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx
+
+from bench.procstat import TreeMeter, free_port, pids_named, process_tree
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 QUORUM = str(VENV_BIN / "quorum") if (VENV_BIN / "quorum").exists() else shutil.which("quorum") or "quorum"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_DB = "quorum_bench"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-# ---------------------------------------------------------------- /proc readings
-
-
-def _children_map() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        rest = stat[stat.rfind(b")") + 2:].split()
-        children.setdefault(int(rest[1]), []).append(int(entry))
-    return children
-
-
-def process_tree(root: int) -> list[int]:
-    children = _children_map()
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        tree.append(pid)
-        todo.extend(children.get(pid, []))
-    return tree
-
-
-def _status_kb(pid: int, *keys: str) -> dict[str, int]:
-    found = {}
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                if key in keys:
-                    found[key] = int(value.split()[0])
-    except OSError:
-        pass
-    return found
-
-
-def _rss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/statm") as f:
-            return int(f.read().split()[1]) * PAGE_KB
-    except OSError:
-        return 0
-
-
-def _cpu_seconds(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return 0.0
-    rest = stat[stat.rfind(b")") + 2:].split()
-    return (int(rest[11]) + int(rest[12])) / CLK_TCK     # utime + stime
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds the whole machine has spent busy since boot (all CPUs; /proc/stat)."""
-    with open("/proc/stat") as f:
-        fields = [int(x) for x in f.readline().split()[1:]]
-    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
-    return (user + nice + system + irq + softirq + steal) / CLK_TCK
-
-
-def _pids_named(*names: str) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/comm") as f:
-                    if f.read().strip() in names:
-                        found.append(int(entry))
-            except OSError:
-                pass
-    return found
-
-
-def _clear_hwm(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
-class TreeMeter:
-    """Peak RSS and CPU seconds of a process tree between start() and stop()."""
-
-    def __init__(self, root: int, interval: float = 0.02, services=None):
-        self.root = root
-        self.services = services or (lambda: [])
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> "TreeMeter":
-        self.pids = process_tree(self.root)
-        self.cpu0 = {pid: _cpu_seconds(pid) for pid in self.pids}
-        self.hwm_reset = all(_clear_hwm(pid) for pid in self.pids)
-        self.rss_start_mb = sum(_rss_kb(p) for p in self.pids) / 1024
-        self.machine0 = machine_busy_seconds()
-        self.service0 = {pid: _cpu_seconds(pid) for pid in self.services()}
-        self.peak_kb = 0
-        self.samples = 0
-        self.started = time.perf_counter()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._sample, name="bench-meter", daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        refresh = 0
-        while not self._stop.is_set():
-            if refresh == 0:
-                for pid in process_tree(self.root):
-                    if pid not in self.cpu0:
-                        self.cpu0[pid] = 0.0
-                        self.pids.append(pid)
-                refresh = 25
-            refresh -= 1
-            self.peak_kb = max(self.peak_kb, sum(_rss_kb(p) for p in self.pids))
-            self.samples += 1
-            self._stop.wait(self.interval)
-
-    def stop(self) -> dict:
-        self._stop.set()
-        if self._thread:
-            self._thread.join()
-        self.peak_kb = max(self.peak_kb, sum(_rss_kb(p) for p in self.pids))
-        hwm = [_status_kb(p, "VmHWM").get("VmHWM", 0) for p in self.pids]
-        live = [p for p in self.pids if os.path.exists(f"/proc/{p}")]
-        return {
-            "seconds": round(time.perf_counter() - self.started, 3),
-            "cpu_s": round(sum(_cpu_seconds(p) - self.cpu0.get(p, 0.0) for p in live), 2),
-            "machine_cpu_s": round(machine_busy_seconds() - self.machine0, 2),
-            "db_cpu_s": round(sum(_cpu_seconds(p) - self.service0.get(p, 0.0) for p in self.services()), 2),
-            "peak_rss_mb": round(self.peak_kb / 1024, 1),
-            "hwm_sum_mb": round(sum(hwm) / 1024, 1) if self.hwm_reset else None,
-            "hwm_max_mb": round(max(hwm) / 1024, 1) if hwm and self.hwm_reset else None,
-            "rss_start_mb": round(self.rss_start_mb, 1),
-            "rss_end_mb": round(sum(_rss_kb(p) for p in live) / 1024, 1),
-            "processes": len(live),
-        }
-
-
-# ---------------------------------------------------------------- backends
 
 
 class Backend:
@@ -285,13 +116,13 @@ class PostgresBackend(Backend):
         conn = self.connect()
         try:
             with conn.cursor() as cur:
-                cur.execute(_pg(sql), params)
+                cur.execute(pg_literal(sql), params)
                 return cur.fetchall() if cur.description else []
         finally:
             conn.close()
 
     def service_pids(self) -> list[int]:
-        return _pids_named("postgres", "redis-server")
+        return pids_named("postgres", "redis-server")
 
     def settings(self) -> dict:
         names = ("server_version", "autovacuum", "shared_buffers", "synchronous_commit", "max_connections")
@@ -326,7 +157,7 @@ class PostgresBackend(Backend):
             pass
 
 
-def _pg(sql: str) -> str:
+def pg_literal(sql: str) -> str:
     """`?` placeholders to psycopg2's `%s` (a literal % becomes %%)."""
     return sql.replace("%", "%%").replace("?", "%s")
 
@@ -361,96 +192,6 @@ def response_count(backend: Backend, project_id: int) -> int:
 
 LABELS = ["Graphs and Charts", "Diagrams", "Data and Process Flow", "Infographics", "Multi-Figure Images",
           "Uncategorized"]
-
-
-def stored_response(label: str) -> str:
-    """A response as the server stores it (the classification type's normalised form)."""
-    subtype = "technical" if label == "Diagrams" else None
-    return json.dumps({"label": label, "subtype": subtype, "explanation": ""}, separators=(",", ":"))
-
-
-def _required_columns(backend: Backend, table: str) -> dict[str, str]:
-    """Columns that are NOT NULL without a default: name -> a neutral SQL literal for their type."""
-    if backend.name == "sqlite":
-        rows = [(name, decl or "", notnull, default) for _, name, decl, notnull, default, pk
-                in backend.query(f"PRAGMA table_info({table})") if not pk]
-    else:
-        rows = [(name, dtype, nullable == "NO", default) for name, dtype, nullable, default in backend.query(
-            "SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns "
-            "WHERE table_name = ? AND table_schema = current_schema()", (table,))]
-    required = {}
-    for name, decl, notnull, default in rows:
-        if not notnull or default is not None or name == "id":
-            continue
-        decl = decl.lower()
-        if "bool" in decl:
-            required[name] = "0" if backend.name == "sqlite" else "false"
-        elif any(k in decl for k in ("int", "real", "float", "double", "numeric")):
-            required[name] = "0"
-        else:
-            required[name] = "''"
-    return required
-
-
-def seed_responses(backend: Backend, project_id: int, tasker_id: int) -> int:
-    """Give every still-queued task of the project one submitted response, straight in the database.
-
-    Setup only (not measured): it lets the export phase run at 100k–1M responses, which the
-    HTTP loop would need an hour to produce. Rows look like the submit path's; columns the
-    schema has grown since (NOT NULL, no default) get a neutral value."""
-    now = time.time()
-    false = "0" if backend.name == "sqlite" else "false"
-    case = "CASE (a.task_id % 6) " + " ".join(
-        f"WHEN {i} THEN '{stored_response(label)}'" for i, label in enumerate(LABELS)) + " END"
-    a_cols = {"task_id": "t.id", "tasker_id": "?", "project_id": "t.project_id", "status": "'submitted'",
-              "claimed_at": "?", "expires_at": "?", "finished_at": "?"}
-    r_cols = {"assignment_id": "a.id", "task_id": "a.task_id", "tasker_id": "a.tasker_id",
-              "project_id": "a.project_id", "version": "1", "data": case, "duration_seconds": "1.0",
-              "judged": "'passed'", "rejected": false, "created_at": "?"}
-    for cols, table in ((a_cols, "assignment"), (r_cols, "response")):
-        for name, literal in _required_columns(backend, table).items():
-            cols.setdefault(name, literal)
-    statements = [
-        (f"INSERT INTO assignment ({', '.join(a_cols)}) SELECT {', '.join(a_cols.values())} FROM task t "
-         "WHERE t.project_id = ? AND t.status = 'queued' AND t.responses_count = 0",
-         (tasker_id, now, now + 1800, now, project_id)),
-        (f"INSERT INTO response ({', '.join(r_cols)}) SELECT {', '.join(r_cols.values())} FROM assignment a "
-         "WHERE a.project_id = ? AND a.tasker_id = ?",
-         (now, project_id, tasker_id)),
-        ("UPDATE task SET responses_count = responses_count + 1, open_slots = 0, claimable = 0, "
-         "status = 'ready_for_review', updated_at = ? WHERE project_id = ? AND id IN "
-         "(SELECT task_id FROM assignment WHERE project_id = ? AND tasker_id = ?)",
-         (now, project_id, project_id, tasker_id)),
-    ]
-    conn = backend.connect()
-    try:
-        if backend.name == "sqlite":
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                seeded = conn.execute(*statements[0]).rowcount
-                for sql, params in statements[1:]:
-                    conn.execute(sql, params)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        else:
-            conn.autocommit = False
-            with conn.cursor() as cur:
-                cur.execute(_pg(statements[0][0]), statements[0][1])
-                seeded = cur.rowcount
-                for sql, params in statements[1:]:
-                    cur.execute(_pg(sql), params)
-            conn.commit()
-            conn.autocommit = True
-            with conn.cursor() as cur:
-                cur.execute("ANALYZE")
-    finally:
-        conn.close()
-    return seeded
-
-
-# ---------------------------------------------------------------- users
 
 
 def create_users(env: dict[str, str], users: list[tuple[str, str, str]]) -> dict[str, int]:
