@@ -67,9 +67,39 @@ class Rule:
     enabled: bool = True
     origin: str = ""          # "rules/taskers.toml" or "project 3"
     program: object = None
+    reads: tuple[tuple[str, ...], ...] = ()   # the dotted names the condition mentions
 
-    def matches(self, context: dict) -> bool:
+    def matches(self, context: dict | cel.Context) -> bool:
         return bool(self.program.execute(context))
+
+
+NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*(?:\s*\.\s*[A-Za-z_][A-Za-z_0-9]*)*")
+
+
+def reads_of(when: str) -> tuple[tuple[str, ...], ...]:
+    """The context paths a condition can read: each dotted name that starts at a top-level name."""
+    top = set(sample_context())
+    found = {tuple(part.strip() for part in name.split(".")) for name in NAME.findall(when)}
+    return tuple(sorted(path for path in found if path[0] in top))
+
+
+def environment(values: dict, rules: list[Rule]) -> cel.Context:
+    """A CEL context holding only what `rules` read, built once for all of them: turning the
+    whole context into CEL values cost more than running the conditions (44 µs against 0.4)."""
+    kept: dict = {}
+    for path in sorted({p for rule in rules for p in rule.reads}, key=len):
+        source, target = values, kept
+        for i, key in enumerate(path):
+            if not isinstance(source, dict) or key not in source:
+                break
+            value = source[key]
+            if i == len(path) - 1 or not isinstance(value, dict):
+                target[key] = value                # a leaf, or a map read as a whole
+                break
+            if target.get(key) is value:           # kept whole by a shorter path
+                break
+            target, source = target.setdefault(key, {}), value
+    return cel.Context(kept)
 
 
 def compile_rule(name: str, on: str, when: str, then: str, params: dict | None = None, enabled: bool = True,
@@ -96,7 +126,7 @@ def compile_rule(name: str, on: str, when: str, then: str, params: dict | None =
         raise RuleError(f"{where}: condition cannot be evaluated: {_unknown(exc)} (readable names: "
                         f"{', '.join(_names(sample_context()))})", line, column) from exc
     return Rule(name=name, on=on, when=when, then=then, params=dict(params or {}), enabled=enabled,
-                origin=origin, program=program)
+                origin=origin, program=program, reads=reads_of(when))
 
 
 def _position(message: str) -> tuple[int, int]:

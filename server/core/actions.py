@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+from server import rules as rule_engine
 from server.core import assignment, events, standing
 from server.core.rule_sets import rules_for
 from server.db import execute
@@ -18,18 +19,28 @@ DETAIL = ("rolling_accuracy", "evaluation.initial", "evaluation.review")
 
 def fire(event: str, project: Project, tasker: TaskerStanding | None = None, **parts) -> list[str]:
     """Run the project's rules for `event` (inside the caller's transaction); return the actions taken."""
+    return carry_out_all(decide(event, project, tasker, **parts), project, tasker)
+
+
+def decide(event: str, project: Project, tasker: TaskerStanding | None = None, **parts) -> list[tuple]:
+    """The rules for `event` whose conditions hold, with the values they saw; reads only, so a
+    submission runs its rules after its write transaction has let the database go."""
     matching = [r for r in rules_for(project) if r.on == event and r.enabled]
     if not matching:
         return []
     detail = any(name in r.when for r in matching for name in DETAIL)   # the costlier figures, only when read
     values = standing.context(project, tasker, detail, **parts)
+    env = rule_engine.environment(values, matching)
+    return [(rule, values, parts) for rule in matching if rule.matches(env)]
+
+
+def carry_out_all(decided: list[tuple], project: Project, tasker: TaskerStanding | None) -> list[str]:
     taken = []
-    for rule in matching:
+    for rule, values, parts in decided:
         if tasker is not None and tasker.status == "removed":
             break
-        if rule.matches(values):
-            carry_out(rule, project, tasker, values, parts)
-            taken.append(rule.then)
+        carry_out(rule, project, tasker, values, parts)
+        taken.append(rule.then)
     return taken
 
 
