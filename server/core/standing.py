@@ -23,9 +23,12 @@ FAST_SHARE_OF_MEDIAN = 0.25
 
 COLUMNS = ("id", "project", "tasker", "status", "reason", "rule", "changed_at", "paused_until", "training_attempt",
            "training_passed", "submissions", "fast", "day", "day_count", "evaluations", "evaluation_sum")
-SELECT = ("SELECT id, project_id, tasker_id, status, reason, rule, changed_at, paused_until, training_attempt, "
-          "training_passed, submissions, fast, day, day_count, evaluations, evaluation_sum "
-          "FROM tasker_standing WHERE project_id = ? AND tasker_id = ?")
+FIELDS = ("id, project_id, tasker_id, status, reason, rule, changed_at, paused_until, training_attempt, "
+          "training_passed, submissions, fast, day, day_count, evaluations, evaluation_sum")
+SELECT = f"SELECT {FIELDS} FROM tasker_standing WHERE project_id = ? AND tasker_id = ?"
+COUNT_SUBMISSION = ("UPDATE tasker_standing SET submissions = submissions + 1, fast = fast + ?, "
+                    "day_count = CASE WHEN day = ? THEN day_count + 1 ELSE 1 END, day = ? "
+                    f"WHERE project_id = ? AND tasker_id = ? RETURNING {FIELDS}")
 INSERT = ("INSERT INTO tasker_standing (project_id, tasker_id, status, reason, rule, changed_at, training_attempt, "
           "training_passed, submissions, fast, day, day_count, evaluations, evaluation_sum) "
           "VALUES (?, ?, ?, ?, '', ?, 1, ?, 0, 0, '', 0, 0, 0) ON CONFLICT (project_id, tasker_id) DO NOTHING")
@@ -40,6 +43,10 @@ def get(project: Project, tasker_id: int) -> TaskerStanding:
         reason = "new to the project: the training course comes first" if status == "onboarding" else ""
         execute(INSERT, (project.id, tasker_id, status, reason, time.time(), False))
         row = execute(SELECT, (project.id, tasker_id)).fetchone()
+    return _standing(row)
+
+
+def _standing(row: tuple) -> TaskerStanding:
     found = TaskerStanding(**dict(zip(COLUMNS, row)))
     found.training_passed = bool(found.training_passed)
     return found
@@ -67,14 +74,16 @@ def set_status(standing: TaskerStanding, status: str, reason: str, rule: str, no
     TaskerStanding.update(**fields).where(TaskerStanding.id == standing.id).execute()
 
 
-def count_submission(standing: TaskerStanding, duration: float, median: float, now: float) -> None:
-    """One more submission: totals, today's count, and whether it was far faster than the project's median."""
+def count_submission(project: Project, tasker_id: int, duration: float, median: float, now: float) -> TaskerStanding:
+    """One more submission: totals, today's count, and whether it was far faster than the project's
+    median. One statement that also returns the standing the rules then read."""
     today = date.fromtimestamp(now).isoformat()
     fast = 1 if median > 0 and duration < FAST_SHARE_OF_MEDIAN * median else 0
-    standing.day_count = standing.day_count + 1 if standing.day == today else 1
-    standing.day, standing.submissions, standing.fast = today, standing.submissions + 1, standing.fast + fast
-    execute("UPDATE tasker_standing SET submissions = submissions + 1, fast = fast + ?, day = ?, day_count = ? "
-            "WHERE id = ?", (fast, today, standing.day_count, standing.id))
+    row = execute(COUNT_SUBMISSION, (fast, today, today, project.id, tasker_id)).fetchone()
+    if row is None:                      # no standing yet (a submit without a claim through this code)
+        get(project, tasker_id)
+        row = execute(COUNT_SUBMISSION, (fast, today, today, project.id, tasker_id)).fetchone()
+    return _standing(row)
 
 
 def count_evaluation(standing: TaskerStanding, response_id: int, phase: str, score: float, now: float) -> None:

@@ -99,17 +99,21 @@ def submit(assignment_id: int, tasker_id: int, raw, confidence: int | None = Non
 
 
 def _judged(a: Answer) -> Submitted:
-    """Live and evaluation answers: judged alike, returned alike; an evaluation one is also scored."""
+    """Live and evaluation answers: judged alike, returned alike; an evaluation one is also scored.
+
+    The database is held only for the writes: cheap judges run before the write transaction
+    (they read nothing it guards) and the tasker rules after it, taking the lock again only
+    when a rule acts."""
     now = time.time()
     project = a.project
     cheap, slow = judging.project_judges(project)
     gold = a.kind == "evaluation"
     score = _score(a) if gold else None
+    outcomes = judging.run(cheap, judging.request_for(project, a.task_id, a.ext_id, a.data, a.response),
+                           project.judge_settings)
+    judged = judging.outcome(judging.flat(outcomes), project)
     with write_transaction():
         responses, open_slots = assignments.locked_task(a.task_id, "responses_count", "open_slots")
-        outcomes = judging.run(cheap, judging.request_for(project, a.task_id, a.ext_id, a.data, a.response),
-                               project.judge_settings)
-        judged = judging.outcome(judging.flat(outcomes), project)
         sent_back = not gold and judged == "failed" and rework.wanted(project, assignment_id=a.assignment_id)
         if slow and not sent_back:
             judged = "pending"
@@ -129,10 +133,11 @@ def _judged(a: Answer) -> Submitted:
         elif gold:
             status = _as_if_live(project, slow, responses, open_slots)
         else:
-            status = _after_response(a.task_id, project, responses + 1, open_slots, now)
+            status = _after_response(a.task_id, project, responses + 1, open_slots, bool(slow), now)
         if slow and not sent_back and not gold:
             judging.schedule(response_id)
-        _standing(a, response_id, score, now)
+        st = _count(a, response_id, score, now)
+    _rules(a, st, response_id, score, now)
     verdicts = [VerdictOut(criterion=v.criterion, judge=o.judge.name, verdict=v.verdict, comment=v.comment)
                 for o in outcomes for v in o.verdicts()]
     return Submitted(response_id=response_id, task_status=status, judged=judged, verdicts=verdicts,
@@ -150,17 +155,24 @@ def _insert(a: Answer, judged: str, reworked: bool, score: float | None, now: fl
                                      a.confidence, a.feedback, score, now)).fetchone()[0]
 
 
-def _standing(a: Answer, response_id: int, score: float | None, now: float) -> None:
-    """Count the answer for the tasker and let the rules look at it."""
-    st = standing.get(a.project, a.tasker_id)
-    st_median = standing.median_seconds(a.project)
-    standing.count_submission(st, now - a.claimed_at, st_median, now)
-    submission = {"duration_seconds": now - a.claimed_at, "kind": a.kind, "response_id": response_id,
-                  "score": score or 0.0}
+def _count(a: Answer, response_id: int, score: float | None, now: float) -> standing.TaskerStanding:
+    """Count the answer for the tasker (and its score, for an evaluation task)."""
+    st = standing.count_submission(a.project, a.tasker_id, now - a.claimed_at, standing.median_seconds(a.project),
+                                   now)
     if score is not None:
         standing.count_evaluation(st, response_id, a.phase, score, now)
-        actions.fire("evaluation.scored", a.project, st, submission=submission)
-    actions.fire("submission.created", a.project, st, submission=submission)
+    return st
+
+
+def _rules(a: Answer, st: standing.TaskerStanding, response_id: int, score: float | None, now: float) -> None:
+    """Let the tasker rules look at the answer; act, in a transaction of its own, only if one holds."""
+    submission = {"duration_seconds": now - a.claimed_at, "kind": a.kind, "response_id": response_id,
+                  "score": score or 0.0}
+    decided = actions.decide("evaluation.scored", a.project, st, submission=submission) if score is not None else []
+    decided += actions.decide("submission.created", a.project, st, submission=submission)
+    if decided:
+        with write_transaction():
+            actions.carry_out_all(decided, a.project, standing.get(a.project, a.tasker_id))
 
 
 def _as_if_live(project: Project, slow: list, responses: int, open_slots: int) -> str:
@@ -211,17 +223,25 @@ def _course_progress(project_id: int, tasker_id: int, attempt: int) -> tuple[int
     return done, total, float(mean or 0.0)
 
 
-def _after_response(task_id: int, project: Project, responses: int, open_slots: int, now: float) -> str:
+ADVANCE = ("UPDATE task SET responses_count = ?, updated_at = ?, status = CASE WHEN EXISTS (SELECT 1 FROM response "
+           "WHERE task_id = ? AND rejected = ? AND reworked = ? AND judged = 'pending') THEN 'quality_check' "
+           "ELSE 'ready_for_review' END WHERE id = ? RETURNING status")
+
+
+def _after_response(task_id: int, project: Project, responses: int, open_slots: int, slow: bool, now: float) -> str:
     """Count the response; with all `overlap` in, the task enters Quality Check and leaves it
-    at once when every response is already judged."""
+    at once for Ready for Review when no response of it waits for a judge (one statement)."""
     if responses >= project.overlap:
-        status = "quality_check"
+        if slow:
+            status = "quality_check"
+        else:
+            status = execute(ADVANCE, (responses, now, task_id, False, False, task_id)).fetchone()[0]
+            if status == "ready_for_review":
+                events.record("task.ready_for_review", project=project.id, task=task_id)
+            return status
     else:
         active = project.overlap - open_slots - responses
         status = "in_progress" if active > 0 else "queued"
     execute("UPDATE task SET responses_count = ?, status = ?, updated_at = ? WHERE id = ?",
             (responses, status, now, task_id))
-    if status == "quality_check":
-        judging.advance_if_judged(task_id, project)
-        status = execute("SELECT status FROM task WHERE id = ?", (task_id,)).fetchone()[0]
     return status
