@@ -7,13 +7,14 @@ pay for connection set-up; PostgreSQL uses a pool.
 
 from __future__ import annotations
 
-import threading
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
 import peewee
 from playhouse.pool import PooledPostgresqlDatabase
+
+from server.write_lock import WriterLock
 
 database = peewee.DatabaseProxy()
 
@@ -63,20 +64,30 @@ def connect(url: str, **options) -> peewee.Database:
     return db
 
 
-_writers = threading.RLock()
+writer = WriterLock()
+
+
+@contextmanager
+def write_lock():
+    """Hold SQLite's write lock (server/write_lock.py); nothing on PostgreSQL."""
+    db = database.obj
+    if not is_sqlite(db):
+        yield
+        return
+    writer.acquire(db.database)
+    try:
+        yield
+    finally:
+        writer.release()
 
 
 @contextmanager
 def write_transaction():
     """A transaction that takes the write lock first (SQLite BEGIN IMMEDIATE), so two
-    writers never both read and then collide; PostgreSQL relies on row locks instead.
-
-    On SQLite this process's writers also queue on one lock before asking for the
-    database's: SQLite's busy handler sleeps and retries, serving nobody in order, which
-    made the slowest claims wait far longer than the average."""
+    writers never both read and then collide; PostgreSQL relies on row locks instead."""
     db = database.obj
     if is_sqlite(db):
-        with _writers, db.atomic(lock_type="IMMEDIATE") as txn:
+        with write_lock(), db.atomic(lock_type="IMMEDIATE") as txn:
             yield txn
     else:
         with db.atomic() as txn:

@@ -8,6 +8,7 @@ from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from server.core import access, assignment, projects, quality_tasks, rework, submissions
+from server.web import hot_path
 
 
 class ClaimOut(msgspec.Struct, kw_only=True):
@@ -36,27 +37,31 @@ class SkipOut(msgspec.Struct, kw_only=True):
 class LabelingController(Controller):
     path = "/"
 
-    @post("/projects/{project_id:int}/claim", sync_to_thread=True, status_code=200,
+    @post("/projects/{project_id:int}/claim", status_code=200,
           summary="Claim the next task under a lease; 204 when nothing is left for this tasker",
           responses={204: ResponseSpec(data_container=None, description="Nothing is left for this tasker")})
-    def claim(self, request: Request, project_id: int, user: int) -> ClaimOut | Response:
-        project = access.require_tasker(user, project_id)
-        sweep_every = request.app.state.config.assignment.sweep_seconds
-        claimed = assignment.claim(project, user, sweep_every)
-        if claimed is None:
-            return Response(content=b"", status_code=HTTP_204_NO_CONTENT)
-        inputs = projects.task_view(project, claimed.task_id, claimed.ext_id, claimed.data, shown=True).inputs
-        return ClaimOut(assignment_id=claimed.assignment_id, task_id=claimed.task_id, project_id=project.id,
-                        inputs=inputs, expires_at=claimed.expires_at, feedback=rework.feedback(claimed.assignment_id),
-                        review_of=quality_tasks.shown_seed(claimed.task_id))
+    async def claim(self, request: Request, project_id: int, user: int) -> ClaimOut | Response:
+        return await hot_path.run(_claim, project_id, user, request.app.state.config.assignment.sweep_seconds)
 
-    @post("/assignments/{assignment_id:int}/submit", sync_to_thread=True, status_code=200,
+    @post("/assignments/{assignment_id:int}/submit", status_code=200,
           summary="Submit a response for an assignment the caller holds")
-    def submit(self, assignment_id: int, data: SubmitRequest, user: int) -> submissions.Submitted:
-        return submissions.submit(assignment_id, user, data.response, data.confidence, data.feedback)
+    async def submit(self, assignment_id: int, data: SubmitRequest, user: int) -> submissions.Submitted:
+        return await hot_path.run(submissions.submit, assignment_id, user, data.response, data.confidence,
+                                  data.feedback)
 
-    @post("/assignments/{assignment_id:int}/skip", sync_to_thread=True, status_code=200,
+    @post("/assignments/{assignment_id:int}/skip", status_code=200,
           summary="Give the task back; it will not be offered to this tasker again")
-    def skip(self, assignment_id: int, user: int) -> SkipOut:
-        assignment.skip(assignment_id, user)
+    async def skip(self, assignment_id: int, user: int) -> SkipOut:
+        await hot_path.run(assignment.skip, assignment_id, user)
         return SkipOut(assignment_id=assignment_id)
+
+
+def _claim(project_id: int, user: int, sweep_every: float) -> ClaimOut | Response:
+    project = access.require_tasker(user, project_id)
+    claimed = assignment.claim(project, user, sweep_every)
+    if claimed is None:
+        return Response(content=b"", status_code=HTTP_204_NO_CONTENT)
+    inputs = projects.task_view(project, claimed.task_id, claimed.ext_id, claimed.data, shown=True).inputs
+    return ClaimOut(assignment_id=claimed.assignment_id, task_id=claimed.task_id, project_id=project.id,
+                    inputs=inputs, expires_at=claimed.expires_at, feedback=rework.feedback(claimed.assignment_id),
+                    review_of=quality_tasks.shown_seed(claimed.task_id))
