@@ -26,7 +26,7 @@ _sweep_lock = threading.Lock()
 _last_sweep = [0.0]
 _decode = msgspec.json.decode
 
-HELD = ("SELECT a.id, a.task_id, a.expires_at, t.ext_id, t.data FROM assignment a JOIN task t ON t.id = a.task_id "
+HELD = ("SELECT a.id, a.task_id, a.expires_at, t.ext_id, t.data, t.kind FROM assignment a JOIN task t ON t.id = a.task_id "
         "WHERE a.tasker_id = ? AND a.project_id = ? AND a.status = 'active' AND a.expires_at > ? "
         "ORDER BY a.id LIMIT 1")
 NEXT = ("SELECT t.id, t.ext_id, t.data FROM task t WHERE t.project_id = ? AND t.kind = 'live' AND t.claimable = 1 "
@@ -53,6 +53,8 @@ class Claimed:
     ext_id: str
     data: dict
     expires_at: float
+    kind: str = "live"
+    fresh: bool = True    # a new lease: no earlier answer of it can have been sent back
 
 
 def claim(project: Project, tasker_id: int, sweep_every: float = 5.0, chance=random.random) -> Claimed | None:
@@ -68,10 +70,10 @@ def claim(project: Project, tasker_id: int, sweep_every: float = 5.0, chance=ran
     with write_transaction():
         held = execute(HELD, (tasker_id, project.id, now)).fetchone()
         if held:
-            return Claimed(held[0], held[1], held[3], _decode(held[4]), held[2])
-        attempt, live = 0, False
+            return Claimed(held[0], held[1], held[3], _decode(held[4]), held[2], held[5], fresh=False)
+        attempt, live, kind = 0, False, "live"
         if tasker.status == "onboarding":
-            attempt = tasker.training_attempt
+            attempt, kind = tasker.training_attempt, "training"
             row = execute(NEXT_TRAINING, (project.id, tasker_id, attempt)).fetchone()
         else:
             row = _next_task(project.id, tasker_id)
@@ -80,7 +82,7 @@ def claim(project: Project, tasker_id: int, sweep_every: float = 5.0, chance=ran
                     and not _calibrating(row[0]):
                 gold = execute(NEXT_EVALUATION, (project.id, tasker_id)).fetchone()
                 if gold is not None:
-                    row, live = gold, False
+                    row, live, kind = gold, False, "evaluation"
         if row is None:
             return None
         task_id, ext_id, data = row
@@ -90,7 +92,7 @@ def claim(project: Project, tasker_id: int, sweep_every: float = 5.0, chance=ran
         assignment_id = execute(NEW_ASSIGNMENT, (task_id, tasker_id, project.id, attempt, now,
                                                  expires_at)).fetchone()[0]
         events.record("task.claimed", actor=tasker_id, project=project.id, task=task_id, assignment=assignment_id)
-    return Claimed(assignment_id, task_id, ext_id, _decode(data), expires_at)
+    return Claimed(assignment_id, task_id, ext_id, _decode(data), expires_at, kind)
 
 
 def _calibrating(task_id: int) -> bool:

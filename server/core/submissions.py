@@ -18,15 +18,16 @@ import msgspec
 from server.core import actions, events, judging, projects, rework, standing
 from server.core import assignment as assignments
 from server.db import execute, write_transaction
-from server.errors import Conflict, Invalid
+from server.errors import Conflict, Invalid, NotFound
 from server.models import Project
 from server.plugin_types import ResponseInvalid
 
 INSERT_RESPONSE = ("INSERT INTO response (assignment_id, task_id, tasker_id, project_id, version, data, "
                    "duration_seconds, judged, rejected, reworked, confidence, feedback, score, flag, created_at) "
                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?) RETURNING id")
-TASK = ("SELECT t.ext_id, t.data, t.kind, t.expected, t.phase, t.explanation, b.kind FROM task t "
-        "LEFT JOIN batch b ON b.id = t.batch_id WHERE t.id = ?")
+HELD = ("SELECT a.task_id, a.project_id, a.status, a.claimed_at, a.tasker_id, t.ext_id, t.data, t.kind, t.expected, "
+        "t.phase, t.explanation, b.kind FROM assignment a JOIN task t ON t.id = a.task_id "
+        "LEFT JOIN batch b ON b.id = t.batch_id WHERE a.id = ?")
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
 
@@ -80,11 +81,13 @@ def validate(project: Project, task_id: int, ext_id: str, data: dict, raw) -> di
 
 
 def submit(assignment_id: int, tasker_id: int, raw, confidence: int | None = None, feedback: str = "") -> Submitted:
-    task_id, project_id, state, claimed_at = assignments.held_by(assignment_id, tasker_id)
+    row = execute(HELD, (assignment_id,)).fetchone()
+    if row is None or row[4] != tasker_id:
+        raise NotFound(f"assignment {assignment_id} not found")   # someone else's is missing, not forbidden
+    task_id, project_id, state, claimed_at, _, ext_id, data, kind, expected, phase, explanation, batch_kind = row
     if state != "active":
         raise Conflict(f"assignment {assignment_id} is {state}; claim a new task")
     project = projects.get(project_id)
-    ext_id, data, kind, expected, phase, explanation, batch_kind = execute(TASK, (task_id,)).fetchone()
     data = _decode(data)
     if batch_kind == "calibration" and confidence is None:
         raise Invalid("calibration tasks ask how sure you are: confidence from 0 to 100", field="confidence")

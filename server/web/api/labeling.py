@@ -63,5 +63,6 @@ def _claim(project_id: int, user: int, sweep_every: float) -> ClaimOut | Respons
         return Response(content=b"", status_code=HTTP_204_NO_CONTENT)
     inputs = projects.task_view(project, claimed.task_id, claimed.ext_id, claimed.data, shown=True).inputs
     return ClaimOut(assignment_id=claimed.assignment_id, task_id=claimed.task_id, project_id=project.id,
-                    inputs=inputs, expires_at=claimed.expires_at, feedback=rework.feedback(claimed.assignment_id),
-                    review_of=quality_tasks.shown_seed(claimed.task_id))
+                    inputs=inputs, expires_at=claimed.expires_at,
+                    feedback=None if claimed.fresh else rework.feedback(claimed.assignment_id),
+                    review_of=quality_tasks.shown_seed(claimed.task_id) if claimed.kind == "training" else None)
