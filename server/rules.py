@@ -21,7 +21,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cel
+from server.cel_module import cel
 
 from server.config import REPO_ROOT
 

@@ -27,9 +27,6 @@ T = TypeVar("T")
 async def run(fn: Callable[..., T], *args) -> T:
     db = database.obj
     if not is_sqlite(db):
-        import os
-        if os.environ.get("QPG_INLINE"):
-            return fn(*args)
         return await to_thread.run_sync(partial(fn, *args))
     path = db.database
     while not writer.acquire(path, blocking=False, loop=True):
