@@ -115,6 +115,8 @@ class TaskType:
         """Majority by exact match; ties go to the earliest answer."""
         if not responses:
             return None
+        if len(responses) == 1:
+            return responses[0]
         counts: dict[bytes, list] = {}
         for response in responses:
             key = msgspec.json.encode(response, order="sorted")

@@ -148,6 +148,10 @@ class Classification(TaskType):
         """The majority category, then the majority subtype among its voters; ties go to the first seen."""
         if not responses:
             return None
+        if len(responses) == 1:     # most tasks at overlap 1: the same result without counting
+            only = responses[0]
+            return {"label": only["label"], "subtype": only.get("subtype") or None, "votes": {only["label"]: 1},
+                    "agreement": 1.0}
         votes = Counter(response["label"] for response in responses)
         label, count = votes.most_common(1)[0]
         subtypes = Counter(r["subtype"] for r in responses if r["label"] == label and r.get("subtype"))

@@ -46,6 +46,16 @@ def rows(project: Project) -> Iterator[dict]:
     rt = projects.runtime(project)
     fixes = _fixes(project)
     decode = msgspec.json.decode
+    view = projects.viewer(project)
+    task_type, options = rt.task_type, rt.options
+
+    def row(current: tuple, responses: list[dict]) -> dict:
+        task_id, ext_id, data, status = current
+        final = fixes.get(task_id) or task_type.aggregate(options, responses)
+        found = task_type.export_row(options, view(task_id, ext_id, decode(data)), responses, final)
+        found["status"] = status
+        return found
+
     with database.atomic():
         cursor = _cursor()
         cursor.execute(_rows_sql(), (project.id, project.id))
@@ -53,22 +63,13 @@ def rows(project: Project) -> Iterator[dict]:
         while batch := cursor.fetchmany(FETCH):
             for task_id, ext_id, data, status, response in batch:
                 if current is not None and current[0] != task_id:
-                    yield _row(project, rt, current, responses, fixes)
+                    yield row(current, responses)
                     responses = []
                 current = (task_id, ext_id, data, status)
                 responses.append(decode(response))
         if current is not None:
-            yield _row(project, rt, current, responses, fixes)
+            yield row(current, responses)
         cursor.close()
-
-
-def _row(project, rt, current, responses, fixes) -> dict:
-    task_id, ext_id, data, status = current
-    view = projects.task_view(project, task_id, ext_id, msgspec.json.decode(data))
-    final = fixes.get(task_id) or rt.task_type.aggregate(rt.options, responses)
-    row = rt.task_type.export_row(rt.options, view, responses, final)
-    row["status"] = status
-    return row
 
 
 def _cursor():

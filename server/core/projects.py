@@ -64,14 +64,22 @@ def task_view(project: Project, task_id: int, ext_id: str, data: dict, *, shown:
 
     `shown`: for a page or an API client, an IMAGE input stored with the project (a relative
     path) becomes the URL the server serves it at; links and the stored data stay as given."""
-    mapping = project.input_map or {}
-    entities = runtime(project).inputs
-    inputs = {e.name: data.get(mapping.get(e.name, e.name)) for e in entities}
+    view = viewer(project)(task_id, ext_id, data)
     if shown:
-        for e in entities:
+        for e in runtime(project).inputs:
             if e.type == "IMAGE":
-                inputs[e.name] = media.url(project.id, inputs[e.name])
-    return TaskView(id=task_id, ext_id=ext_id, inputs=inputs, data=data)
+                view.inputs[e.name] = media.url(project.id, view.inputs[e.name])
+    return view
+
+
+def viewer(project: Project):
+    """`task_view` (not shown) with the project's inputs resolved once: for loops over many tasks."""
+    mapping = project.input_map or {}
+    fields = [(e.name, mapping.get(e.name, e.name)) for e in runtime(project).inputs]
+
+    def view(task_id: int, ext_id: str, data: dict) -> TaskView:
+        return TaskView(id=task_id, ext_id=ext_id, inputs={name: data.get(field) for name, field in fields}, data=data)
+    return view
 
 
 def create(settings: ProjectSettings, created_by: int | None, space: Space,
