@@ -39,7 +39,7 @@ def open_database(url: str, busy_timeout_ms: int = 10000, pool_size: int = 40) -
                 "synchronous": "normal",
                 "foreign_keys": 1,
                 "busy_timeout": busy_timeout_ms,
-                "cache_size": -32000,
+                "cache_size": -8000,
             },
             autoconnect=True,
         )
