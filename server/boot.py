@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 
 from server import db, jobs, migrate, plugins
@@ -33,8 +34,14 @@ def secret_key(config: Config) -> str:
     if config.server.secret_key:
         return config.server.secret_key
     path = config.data_dir / "secret_key"
-    if not path.exists():
+    if not path.exists():      # made whole under a temporary name, then linked: two workers agree on one
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        made = config.data_dir / f".secret_key.{os.getpid()}"
+        made.write_text(secrets.token_hex(32))
+        made.chmod(0o600)
+        try:
+            os.link(made, path)
+        except FileExistsError:
+            pass
+        made.unlink()
     return path.read_text().strip()

@@ -60,23 +60,46 @@ def main():
 @click.option("--port", default=None, type=int, help="port (config server.port)")
 @click.option("--workers", default=None, type=int, help="web worker processes (config server.workers)")
 def serve(host, port, workers):
-    """Run the web server (and, by default, the queue consumer beside it)."""
+    """Run the web server (and, by default, the queue consumer in one of its workers)."""
     import uvicorn
 
-    from server import jobs
-
-    config = _boot()
+    config = _config()
     host = host or config.server.host
     port = port or config.server.port
     workers = workers or config.server.workers
-    consumer = jobs.start_embedded(config.queue.workers) if config.server.embedded_worker else None
+    if workers > 1:
+        _prepare_in_child()     # the supervisor only watches the workers: it need not load the app
+    else:
+        _prepare()
     click.echo(f"Quorum on http://{host}:{port}  (database {config.database_url}, queue {config.queue.backend})")
+    uvicorn.run("server.web.asgi:app", host=host, port=port, workers=workers, loop="uvloop",
+                http="httptools", log_level="warning", access_log=False, factory=False)
+
+
+def _prepare() -> None:
+    """Everything the web workers need before they start: the database migrated, the secret made."""
+    from server.boot import secret_key
+
+    secret_key(_boot())
+
+
+def _prepare_in_child() -> None:
+    """`_prepare` in a child process, its error shown as ours: the uvicorn supervisor then stays
+    a small process (30 MB less than one that has loaded Quorum)."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", "from server.cli import _prepare_main; _prepare_main()"],
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise click.ClickException(done.stderr.strip().removeprefix("Error: ") or "start-up failed")
+
+
+def _prepare_main() -> None:
     try:
-        uvicorn.run("server.web.asgi:app", host=host, port=port, workers=workers, loop="uvloop",
-                    http="httptools", log_level="warning", access_log=False, factory=False)
-    finally:
-        if consumer is not None:
-            consumer.stop(graceful=True)
+        _prepare()
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(1)
 
 
 @main.command()

@@ -1,13 +1,15 @@
 """The queue (huey): slow judging, lease sweeps; SQLite-backed by default, Redis by config.
 
 `configure(config)` builds the huey instance and registers the tasks on it. `quorum serve`
-runs an embedded consumer in threads (`start_embedded`), without touching the web
-server's signal handlers; `quorum worker` runs a standalone one.
+runs an embedded consumer in threads of one web worker (`elect_consumer`), without
+touching the web server's signal handlers; `quorum worker` runs a standalone one.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
@@ -95,6 +97,22 @@ def start_embedded(workers: int = 2) -> EmbeddedConsumer:
     consumer.start()
     log.info("embedded queue consumer started with %s threads", workers)
     return consumer
+
+
+_elected: list[int] = []   # the open lock file of the process that runs the consumer
+
+
+def elect_consumer(config: Config) -> EmbeddedConsumer | None:
+    """Start the embedded consumer if this is the first web worker to take `<data>/queue-consumer.lock`;
+    the lock goes with the process, so a worker uvicorn restarts can take over."""
+    fd = os.open(config.data_dir / "queue-consumer.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    _elected.append(fd)
+    return start_embedded(config.queue.workers)
 
 
 def run_worker(workers: int = 2) -> None:

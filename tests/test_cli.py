@@ -115,3 +115,43 @@ def test_demo_then_serve_lets_a_tasker_label(env):
         os.killpg(server.pid, signal.SIGINT)
         server.wait(timeout=30)
     assert msgspec.json.decode(run(env, "export", "1").stdout)[0]["label"] == "Graphs and Charts"
+
+
+def test_serve_with_two_workers_shares_one_secret_and_runs_one_queue_consumer(env, tmp_path):
+    """Two web workers start at once: a session made by one is honoured by the other (they agree on
+    the generated secret), exactly one of them runs the queue consumer, and a bad database stops
+    `serve` with the reason, not a traceback."""
+    import fcntl
+
+    run(env, "demo")
+    port = _free_port()
+    server = subprocess.Popen([QUORUM, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/login", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.time() < deadline and server.poll() is None, "server did not start"
+                time.sleep(0.2)
+        with httpx.Client(base_url=base) as browser:
+            browser.get("/login")
+            login = browser.post("/login", data={"username": "owner", "password": "owner-pass"},
+                                 headers={"x-csrftoken": browser.cookies.get("csrftoken", "")})
+            assert login.status_code in (200, 303), login.text
+            pages = [browser.get("/").status_code for _ in range(30)]   # spread over both workers
+        assert pages == [200] * 30
+        with open(tmp_path / "data" / "queue-consumer.lock", "rb") as lock:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        server.wait(timeout=30)
+    bad = {**env, "QUORUM_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    failed = subprocess.run([QUORUM, "serve", "--port", str(port), "--workers", "2"], env=bad,
+                            capture_output=True, text=True, timeout=60)
+    assert failed.returncode == 1
+    assert "start-up failed" in failed.stderr and "Traceback" not in failed.stderr
