@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 import peewee
 from playhouse.pool import PooledPostgresqlDatabase
 
+from server import pg_prepared
 from server.write_lock import WriterLock
 
 database = peewee.DatabaseProxy()
@@ -109,5 +110,9 @@ def sql(text: str) -> str:
 
 
 def execute(text: str, params: tuple | list = ()):
-    """Run hand-written SQL (the hot paths skip the query builder) and return the cursor."""
-    return database.execute_sql(sql(text), params)
+    """Run hand-written SQL (the hot paths skip the query builder) and return the cursor;
+    on PostgreSQL a frequent statement runs prepared (server/pg_prepared.py)."""
+    db = database.obj
+    if is_sqlite(db):
+        return db.execute_sql(text, params)
+    return pg_prepared.execute(db, text, sql(text), params)
