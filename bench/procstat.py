@@ -174,3 +174,17 @@ class TreeMeter:
 
 
 # ---------------------------------------------------------------- backends
+
+
+def cpu_probe_ms(repeat: int = 5) -> float:
+    """Milliseconds for a fixed piece of pure-Python work (best of `repeat`): how fast this machine's
+    CPU is right now. On a shared host it varies by run; compare runs only at similar probes."""
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        table: dict[str, int] = {}
+        for i in range(200_000):
+            key = f"k{i % 977}"
+            table[key] = table.get(key, 0) + i
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)

@@ -36,6 +36,10 @@ def render(results: dict, budget_rows: list[Row]) -> str:
              f"database: {meta['database']}"
              + (" (" + ", ".join(f"{k}={v}" for k, v in meta["db_settings"].items()) + ")" if meta.get("db_settings") else "")
              + (f"; 1-min load average before/after: {load['before']:.2f} / {n(load.get('after'), 2)}" if load else "")]
+    probe = results.get("cpu_probe_ms")
+    if probe:
+        parts.append(f"CPU probe (fixed pure-Python work, best of 5; lower = faster machine right now): "
+                     f"{probe['before']} ms before / {n(probe.get('after'), 1)} ms after")
 
     floor = results.get("floor")
     if floor:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench import budgets, report
 from bench.phases import Bench, log
-from bench.procstat import process_tree
+from bench.procstat import cpu_probe_ms, process_tree
 from bench.server import Server, make_backend
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         bench = Bench(opts, backend, server, work)
         results = bench.results
         results["load_average"] = {"before": load_before, "after": None}
+        results["cpu_probe_ms"] = {"before": cpu_probe_ms(), "after": None}
         results["meta"] = {
             "stamp": stamp, "started": time.strftime("%Y-%m-%d %H:%M:%S"), "backend": opts.backend,
             "database": backend.describe(), "quick": opts.quick, "cpus": os.cpu_count(),
@@ -135,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
 
         results["db_size"] = backend.size_bytes()
         results["load_average"]["after"] = os.getloadavg()[0]
+        results["cpu_probe_ms"]["after"] = cpu_probe_ms()
         log("database on disk: " + ", ".join(f"{k} {v / 1e6:,.1f} MB" for k, v in results["db_size"].items()))
     except KeyboardInterrupt:
         failed = "interrupted"
