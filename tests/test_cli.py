@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -85,12 +86,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_demo_then_serve_lets_a_tasker_label(env):
-    out = run(env, "demo").stdout
-    assert "tasker    tasker / tasker-pass" in out
-    assert "demo project 1" in run(env, "demo").stdout, "demo is idempotent"
+@contextmanager
+def _serving(env, *options):
+    """`quorum serve` on a free port until the block ends; yields its base URL once it answers."""
     port = _free_port()
-    server = subprocess.Popen([QUORUM, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
+    server = subprocess.Popen([QUORUM, "serve", "--host", "127.0.0.1", "--port", str(port), *options], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -102,6 +102,17 @@ def test_demo_then_serve_lets_a_tasker_label(env):
             except httpx.TransportError:
                 assert time.time() < deadline and server.poll() is None, "server did not start"
                 time.sleep(0.2)
+        yield base
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        server.wait(timeout=30)
+
+
+def test_demo_then_serve_lets_a_tasker_label(env):
+    out = run(env, "demo").stdout
+    assert "tasker    tasker / tasker-pass" in out
+    assert "demo project 1" in run(env, "demo").stdout, "demo is idempotent"
+    with _serving(env) as base:
         token = httpx.post(f"{base}/api/v1/auth/token",
                            json={"username": "tasker", "password": "tasker-pass"}).json()["token"]
         headers = {"authorization": f"Bearer {token}"}
@@ -111,9 +122,6 @@ def test_demo_then_serve_lets_a_tasker_label(env):
         done = httpx.post(f"{base}/api/v1/assignments/{claim['assignment_id']}/submit", headers=headers,
                           json={"response": {"label": "Graphs and Charts"}}).json()
         assert done["task_status"] == "ready_for_review"
-    finally:
-        os.killpg(server.pid, signal.SIGINT)
-        server.wait(timeout=30)
     assert msgspec.json.decode(run(env, "export", "1").stdout)[0]["label"] == "Graphs and Charts"
 
 
@@ -124,19 +132,7 @@ def test_serve_with_two_workers_shares_one_secret_and_runs_one_queue_consumer(en
     import fcntl
 
     run(env, "demo")
-    port = _free_port()
-    server = subprocess.Popen([QUORUM, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/login", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.time() < deadline and server.poll() is None, "server did not start"
-                time.sleep(0.2)
+    with _serving(env, "--workers", "2") as base:
         with httpx.Client(base_url=base) as browser:
             browser.get("/login")
             login = browser.post("/login", data={"username": "owner", "password": "owner-pass"},
@@ -147,11 +143,8 @@ def test_serve_with_two_workers_shares_one_secret_and_runs_one_queue_consumer(en
         with open(tmp_path / "data" / "queue-consumer.lock", "rb") as lock:
             with pytest.raises(BlockingIOError):
                 fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    finally:
-        os.killpg(server.pid, signal.SIGINT)
-        server.wait(timeout=30)
     bad = {**env, "QUORUM_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
-    failed = subprocess.run([QUORUM, "serve", "--port", str(port), "--workers", "2"], env=bad,
+    failed = subprocess.run([QUORUM, "serve", "--port", str(_free_port()), "--workers", "2"], env=bad,
                             capture_output=True, text=True, timeout=60)
     assert failed.returncode == 1
     assert "start-up failed" in failed.stderr and "Traceback" not in failed.stderr
