@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+from contextlib import contextmanager
 
 
 class WriterLock:
@@ -29,6 +30,7 @@ class WriterLock:
         self.files: dict[str, int] = {}
         self.path: str | None = None
         self.pid = 0
+        self.local = threading.local()  # .short: this thread's holds are an event loop's short ones
 
     def _file(self, path: str, kind: str) -> int | None:
         """This process's descriptor for a lock file: "writer" (the lock), "writers" (held by
@@ -44,9 +46,22 @@ class WriterLock:
             self.files[kind] = os.open(f"{path}-{name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         return self.files[kind]
 
-    def acquire(self, path: str, blocking: bool = True, loop: bool = False) -> bool:
+    @contextmanager
+    def short_holds(self):
+        """Within this block, this thread's holds are an event loop's: short, so other loops
+        may wait for them on the spot (see `acquire`'s `loop`)."""
+        self.local.short = True
+        try:
+            yield
+        finally:
+            self.local.short = False
+
+    def acquire(self, path: str, blocking: bool = True, loop: bool | None = None) -> bool:
         """Hold the database's write lock; without `blocking`, only if it is free at once.
-        `loop`: the holder is an event loop that will let go within a millisecond."""
+        `loop`: the holder is an event loop that will let go within a millisecond (by default,
+        whether the thread is inside `short_holds`)."""
+        if loop is None:
+            loop = getattr(self.local, "short", False)
         me = threading.get_ident()
         with self.guard:
             if self.owner == me:
