@@ -3,6 +3,10 @@
 Times are UTC epoch seconds (floats): cheap to compare in an index on both backends.
 JSON columns hold msgspec-encoded text. The schema these models describe is what
 `migrations/` must produce; tests/test_migrations.py checks the two agree.
+
+A foreign key whose column leads another index of its table gets no index of its own
+(`index=False`): the wider index serves its lookups, and every index is one more page
+each write of the row touches (migrations/0005_covered_indexes.py).
 """
 
 from __future__ import annotations
@@ -67,7 +71,7 @@ class Space(BaseModel):
 
 
 class Membership(BaseModel):
-    space = pw.ForeignKeyField(Space, backref="memberships", on_delete="CASCADE")
+    space = pw.ForeignKeyField(Space, backref="memberships", on_delete="CASCADE", index=False)
     user = pw.ForeignKeyField(User, backref="memberships", on_delete="CASCADE")
     role = pw.CharField(max_length=16)
 
@@ -101,7 +105,7 @@ class Project(BaseModel):
 class ProjectVersion(BaseModel):
     """A frozen snapshot of a project's instructions, structure and criteria."""
 
-    project = pw.ForeignKeyField(Project, backref="versions", on_delete="CASCADE")
+    project = pw.ForeignKeyField(Project, backref="versions", on_delete="CASCADE", index=False)
     number = pw.IntegerField()
     snapshot = JSONField()
     created_at = pw.FloatField(default=now)
@@ -113,7 +117,7 @@ class ProjectVersion(BaseModel):
 class Entity(BaseModel):
     """One entity of a project's datapoint structure: an input taskers see or an output they produce."""
 
-    project = pw.ForeignKeyField(Project, backref="entities", on_delete="CASCADE")
+    project = pw.ForeignKeyField(Project, backref="entities", on_delete="CASCADE", index=False)
     direction = pw.CharField(max_length=8)     # input | output
     name = pw.CharField(max_length=100)
     type = pw.CharField(max_length=32)         # IMAGE, TEXT, URL, NUMBER | single_choice, text, …
@@ -146,7 +150,7 @@ class Task(BaseModel):
     `claimable` mirrors open_slots > 0 so the claim is one equality lookup on an index
     ordered like the queue: batch priority (`queue_rank`, lower first), then age."""
 
-    project = pw.ForeignKeyField(Project, backref="tasks", on_delete="CASCADE")
+    project = pw.ForeignKeyField(Project, backref="tasks", on_delete="CASCADE", index=False)
     batch = pw.ForeignKeyField(Batch, null=True, backref="tasks", on_delete="SET NULL")
     kind = pw.CharField(max_length=16, default="live")
     ext_id = pw.CharField(max_length=255)
@@ -174,8 +178,8 @@ class Task(BaseModel):
 
 
 class Assignment(BaseModel):
-    task = pw.ForeignKeyField(Task, backref="assignments", on_delete="CASCADE")
-    tasker = pw.ForeignKeyField(User, backref="assignments", on_delete="CASCADE")
+    task = pw.ForeignKeyField(Task, backref="assignments", on_delete="CASCADE", index=False)
+    tasker = pw.ForeignKeyField(User, backref="assignments", on_delete="CASCADE", index=False)
     project = pw.ForeignKeyField(Project, on_delete="CASCADE")
     status = pw.CharField(max_length=16, default="active")
     attempt = pw.IntegerField(default=0)       # training course attempt; 0 for everything else
@@ -197,7 +201,7 @@ class Response(BaseModel):
     assignment = pw.ForeignKeyField(Assignment, on_delete="CASCADE")
     task = pw.ForeignKeyField(Task, backref="responses", on_delete="CASCADE")
     tasker = pw.ForeignKeyField(User, on_delete="CASCADE")
-    project = pw.ForeignKeyField(Project, on_delete="CASCADE")
+    project = pw.ForeignKeyField(Project, on_delete="CASCADE", index=False)
     version = pw.IntegerField(default=1)
     data = JSONField()
     duration_seconds = pw.FloatField(default=0.0)
@@ -215,7 +219,7 @@ class Response(BaseModel):
 
 
 class Review(BaseModel):
-    task = pw.ForeignKeyField(Task, backref="reviews", on_delete="CASCADE")
+    task = pw.ForeignKeyField(Task, backref="reviews", on_delete="CASCADE", index=False)
     reviewer = pw.ForeignKeyField(User, on_delete="CASCADE")
     decision = pw.CharField(max_length=8)
     comment = pw.TextField(default="")
@@ -229,7 +233,7 @@ class Review(BaseModel):
 class Criterion(BaseModel):
     """A pass/fail quality requirement on output entities, checked by judges."""
 
-    project = pw.ForeignKeyField(Project, backref="criteria", on_delete="CASCADE")
+    project = pw.ForeignKeyField(Project, backref="criteria", on_delete="CASCADE", index=False)
     name = pw.CharField(max_length=200)
     entities = JSONField(default=list)
     rule = pw.TextField(default="")            # in plain words, for model judges
@@ -244,7 +248,7 @@ class Criterion(BaseModel):
 class JudgeRun(BaseModel):
     """One judge's call on one answer: the exact prompt a model was sent, its raw outputs, or the error."""
 
-    response = pw.ForeignKeyField(Response, null=True, backref="judge_runs", on_delete="CASCADE")
+    response = pw.ForeignKeyField(Response, null=True, backref="judge_runs", on_delete="CASCADE", index=False)
     self_check = pw.IntegerField(null=True)    # a self-check answer instead of a response
     judge = pw.CharField(max_length=64)
     judge_version = pw.CharField(max_length=64, default="1")
@@ -280,7 +284,7 @@ class CriterionGrade(BaseModel):
     """An owner's or reviewer's pass/fail on one criterion of one response, with the reason."""
 
     review = pw.ForeignKeyField(Review, backref="grades", on_delete="CASCADE")
-    response = pw.ForeignKeyField(Response, backref="grades", on_delete="CASCADE")
+    response = pw.ForeignKeyField(Response, backref="grades", on_delete="CASCADE", index=False)
     criterion = pw.ForeignKeyField(Criterion, null=True, on_delete="SET NULL")
     criterion_name = pw.CharField(max_length=200)
     verdict = pw.CharField(max_length=8)       # pass | fail
@@ -307,7 +311,7 @@ class SelfCheck(BaseModel):
 class TaskerStanding(BaseModel):
     """A tasker's place in one project: status, why, and the counts the rules read."""
 
-    project = pw.ForeignKeyField(Project, on_delete="CASCADE")
+    project = pw.ForeignKeyField(Project, on_delete="CASCADE", index=False)
     tasker = pw.ForeignKeyField(User, on_delete="CASCADE")
     status = pw.CharField(max_length=16, default="active")   # onboarding | active | paused | removed
     reason = pw.TextField(default="")
@@ -330,7 +334,7 @@ class TaskerStanding(BaseModel):
 class EvaluationScore(BaseModel):
     """One scored evaluation (gold) answer: the source of rolling and per-phase accuracy."""
 
-    project = pw.ForeignKeyField(Project, on_delete="CASCADE")
+    project = pw.ForeignKeyField(Project, on_delete="CASCADE", index=False)
     tasker = pw.ForeignKeyField(User, on_delete="CASCADE")
     response = pw.ForeignKeyField(Response, on_delete="CASCADE")
     phase = pw.CharField(max_length=8)
@@ -356,7 +360,7 @@ class Audit(BaseModel):
 class ProjectRule(BaseModel):
     """An owner's rule for one project: overrides the default rule of the same name, or adds one."""
 
-    project = pw.ForeignKeyField(Project, backref="rules", on_delete="CASCADE")
+    project = pw.ForeignKeyField(Project, backref="rules", on_delete="CASCADE", index=False)
     name = pw.CharField(max_length=200)
     on = pw.CharField(max_length=64)
     when = pw.TextField()
