@@ -16,6 +16,7 @@ from server import db
 from server.boot import boot
 from server.config import load
 from server.core import users
+from server.web.fast_lane import FastLane
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -95,13 +96,17 @@ class Api:
 
 
 class LiveServer:
-    def __init__(self, app):
+    """`app` (a Litestar) served as `quorum serve` serves it: behind the labeling fast lane
+    (`fast_lane=False`: litestar alone, to compare the two)."""
+
+    def __init__(self, app, fast_lane: bool = True):
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         sock.close()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+        self.lane = FastLane(app) if fast_lane else None
+        self.server = uvicorn.Server(uvicorn.Config(self.lane or app, host="127.0.0.1", port=self.port, log_level="warning",
                                                     loop="asyncio", lifespan="on"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -1,4 +1,5 @@
-"""The ASGI entry point uvicorn loads (`server.web.asgi:app`), once per worker process.
+"""The ASGI entry point uvicorn loads (`server.web.asgi:app`), once per worker process: the
+litestar app behind the labeling fast lane (server/web/fast_lane.py).
 
 With `server.embedded_worker` (the default) the first worker to start also runs the queue
 consumer in threads (server/jobs.py `elect_consumer`). On SQLite the workers leave WAL
@@ -15,14 +16,16 @@ from server import db, jobs, wal_checkpoint
 from server.boot import boot
 from server.config import load
 from server.web.app import create_app
+from server.web.fast_lane import FastLane
 
 config = boot(load())
-app = create_app(config)
+site = create_app(config)
 _checkpointer = wal_checkpoint.start(db.database.obj)
-gc.freeze()
 if _checkpointer:
-    app.on_shutdown.append(_checkpointer.stop)
+    site.on_shutdown.append(_checkpointer.stop)
 if config.server.embedded_worker:
     _consumer: list = []
-    app.on_startup.append(lambda: _consumer.extend(filter(None, [jobs.elect_consumer(config)])))
-    app.on_shutdown.append(lambda: [c.stop(graceful=True) for c in _consumer])
+    site.on_startup.append(lambda: _consumer.extend(filter(None, [jobs.elect_consumer(config)])))
+    site.on_shutdown.append(lambda: [c.stop(graceful=True) for c in _consumer])
+app = FastLane(site)
+gc.freeze()

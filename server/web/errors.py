@@ -29,7 +29,16 @@ def quorum_error(request: Request, exc: QuorumError) -> Response:
 
 
 def unknown_plugin(request: Request, exc: UnknownPlugin) -> Response:
-    return quorum_error(request, QuorumError(str(exc)))
+    return quorum_error(request, as_quorum_error(exc))
+
+
+def as_quorum_error(exc: Exception) -> QuorumError | None:
+    """The 4xx an exception stands for (None: it is a server error)."""
+    if isinstance(exc, QuorumError):
+        return exc
+    if isinstance(exc, UnknownPlugin):
+        return QuorumError(str(exc))
+    return None
 
 
 def _escape(text: str) -> str:

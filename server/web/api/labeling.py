@@ -35,32 +35,48 @@ class SkipOut(msgspec.Struct, kw_only=True):
 
 
 class LabelingController(Controller):
+    """The routes, for the OpenAPI schema and any request the fast lane passes on
+    (server/web/fast_lane.py answers well-formed ones without litestar's pipeline)."""
+
     path = "/"
 
     @post("/projects/{project_id:int}/claim", status_code=200,
           summary="Claim the next task under a lease; 204 when nothing is left for this tasker",
           responses={204: ResponseSpec(data_container=None, description="Nothing is left for this tasker")})
     async def claim(self, request: Request, project_id: int, user: int) -> ClaimOut | Response:
-        return await hot_path.run(_claim, project_id, user, request.app.state.config.assignment.sweep_seconds)
+        claimed = await claim_task(project_id, user, request.app.state.config.assignment.sweep_seconds)
+        return Response(content=b"", status_code=HTTP_204_NO_CONTENT) if claimed is None else claimed
 
     @post("/assignments/{assignment_id:int}/submit", status_code=200,
           summary="Submit a response for an assignment the caller holds")
     async def submit(self, assignment_id: int, data: SubmitRequest, user: int) -> submissions.Submitted:
-        return await hot_path.run(submissions.submit, assignment_id, user, data.response, data.confidence,
-                                  data.feedback)
+        return await submit_response(assignment_id, user, data)
 
     @post("/assignments/{assignment_id:int}/skip", status_code=200,
           summary="Give the task back; it will not be offered to this tasker again")
     async def skip(self, assignment_id: int, user: int) -> SkipOut:
-        await hot_path.run(assignment.skip, assignment_id, user)
-        return SkipOut(assignment_id=assignment_id)
+        return await skip_task(assignment_id, user)
 
 
-def _claim(project_id: int, user: int, sweep_every: float) -> ClaimOut | Response:
+async def claim_task(project_id: int, user: int, sweep_every: float) -> ClaimOut | None:
+    """The tasker's next task (None: nothing is left for them)."""
+    return await hot_path.run(_claim, project_id, user, sweep_every)
+
+
+async def submit_response(assignment_id: int, user: int, data: SubmitRequest) -> submissions.Submitted:
+    return await hot_path.run(submissions.submit, assignment_id, user, data.response, data.confidence, data.feedback)
+
+
+async def skip_task(assignment_id: int, user: int) -> SkipOut:
+    await hot_path.run(assignment.skip, assignment_id, user)
+    return SkipOut(assignment_id=assignment_id)
+
+
+def _claim(project_id: int, user: int, sweep_every: float) -> ClaimOut | None:
     project = access.require_tasker(user, project_id)
     claimed = assignment.claim(project, user, sweep_every)
     if claimed is None:
-        return Response(content=b"", status_code=HTTP_204_NO_CONTENT)
+        return None
     inputs = projects.task_view(project, claimed.task_id, claimed.ext_id, claimed.data, shown=True).inputs
     return ClaimOut(assignment_id=claimed.assignment_id, task_id=claimed.task_id, project_id=project.id,
                     inputs=inputs, expires_at=claimed.expires_at,
