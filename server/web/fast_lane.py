@@ -32,7 +32,8 @@ from server.web.api.account import PingOut
 
 log = logging.getLogger("quorum")
 
-ROUTE = re.compile(r"/api/v1/(?:projects/(\d+)/(claim)|assignments/(\d+)/(submit|skip))")
+# an id of more digits than a 64-bit integer holds is litestar's to refuse
+ROUTE = re.compile(r"/api/v1/(?:projects/(\d{1,18})/(claim)|assignments/(\d{1,18})/(submit|skip))")
 PING = "/api/v1/ping"
 JSON_HEADERS = [(b"content-type", b"application/json")]
 INTERNAL_ERROR = msgspec.json.encode({"status_code": 500, "detail": "Internal Server Error"})
