@@ -7,6 +7,7 @@ pay for connection set-up; PostgreSQL uses a pool.
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
@@ -84,17 +85,48 @@ def write_lock():
         writer.release()
 
 
+_later = threading.local()   # .rows: {INSERT head: [rows]} waiting in this thread's innermost write transaction
+
+
 @contextmanager
 def write_transaction():
     """A transaction that takes the write lock first (SQLite BEGIN IMMEDIATE), so two
-    writers never both read and then collide; PostgreSQL relies on row locks instead."""
+    writers never both read and then collide; PostgreSQL relies on row locks instead.
+    Rows given to `insert_later` inside it are written as it ends, before the commit."""
     db = database.obj
-    if is_sqlite(db):
-        with write_lock(), db.atomic(lock_type="IMMEDIATE") as txn:
-            yield txn
+    outer = getattr(_later, "rows", None)
+    _later.rows = rows = {}
+    try:
+        if is_sqlite(db):
+            with write_lock(), db.atomic(lock_type="IMMEDIATE") as txn:
+                yield txn
+                _insert(rows)
+        else:
+            with db.atomic() as txn:
+                yield txn
+                _insert(rows)
+    finally:
+        _later.rows = outer
+
+
+def insert_later(head: str, row: tuple) -> None:
+    """Insert `row` (`head` is "INSERT INTO table (columns)"): inside a write transaction, as it
+    ends, in one statement with the other rows of the same head (on PostgreSQL each statement
+    is a round trip); outside one, now."""
+    rows = getattr(_later, "rows", None)
+    if rows is None:
+        _insert({head: [row]})
     else:
-        with db.atomic() as txn:
-            yield txn
+        rows.setdefault(head, []).append(row)
+
+
+def _insert(rows: dict[str, list[tuple]], most: int = 256) -> None:
+    """Each head's rows, `most` to a statement (SQLite takes at most 32,766 parameters)."""
+    for head, values in rows.items():
+        one = "(" + ", ".join("?" * len(values[0])) + ")"
+        for start in range(0, len(values), most):
+            part = values[start:start + most]
+            execute(f"{head} VALUES {', '.join([one] * len(part))}", [v for row in part for v in row])
 
 
 _adapted: dict[tuple[str, bool], str] = {}

@@ -54,3 +54,36 @@ def test_a_rolled_back_change_is_never_announced(quorum):
     except Exception:  # noqa: BLE001 - the refusal is the point
         pass
     assert listener.heard == [] and Event.select().count() == 0
+
+
+def test_events_of_a_write_transaction_are_written_with_it_or_not_at_all(quorum):
+    """Inside a write transaction events wait and go in as one statement when it ends: a
+    rollback leaves none behind, a nested one rolled back takes only its own, and a
+    transaction of many keeps them all, in order."""
+    from server.core import events
+    from server.db import write_transaction
+
+    class Boom(Exception):
+        pass
+
+    try:
+        with write_transaction():
+            events.record("test.lost", n=0)
+            raise Boom
+    except Boom:
+        pass
+    with write_transaction():
+        events.record("test.kept", n=1)
+        try:
+            with write_transaction():
+                events.record("test.lost", n=2)
+                raise Boom
+        except Boom:
+            pass
+        for n in range(3, 603):   # more rows than one statement takes
+            events.record("test.kept", n=n)
+        assert Event.select().where(Event.kind.startswith("test.")).count() == 0   # not yet: at the end
+    written = [(e.kind, e.data["n"]) for e in Event.select().where(Event.kind.startswith("test.")).order_by(Event.id)]
+    assert written == [("test.kept", 1)] + [("test.kept", n) for n in range(3, 603)]
+    events.record("test.now", n=603)   # outside a write transaction: at once
+    assert Event.select().where(Event.kind == "test.now").count() == 1
