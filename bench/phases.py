@@ -160,7 +160,7 @@ class Bench:
         project = self.create_project(size, purpose)
         path = items_file(self.work_dir, size)
         via = via or ("cli" if size >= self.opts.cli_import_from else "http")
-        db_before = self.backend.size_bytes()["database"]
+        db_before = self.backend.size_bytes(settled=True)["database"]
         meter = self.server.meter()
         if via == "http":
             started = time.perf_counter()
@@ -189,7 +189,7 @@ class Bench:
         batch = self.call("POST", f"/projects/{project.id}/batches", 201, json={"kind": "production"}).json()
         batch_seconds = time.perf_counter() - started
         batch_server = batch_meter.stop()
-        db_after = self.backend.size_bytes()["database"]
+        db_after = self.backend.size_bytes(settled=True)["database"]
         row = {
             "size": size, "via": via, "purpose": purpose, "project_id": project.id, "created": created,
             "seconds": round(seconds, 3), "server_seconds": reported,

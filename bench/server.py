@@ -56,7 +56,17 @@ class Backend:
         finally:
             conn.close()
 
-    def size_bytes(self) -> dict[str, int]:
+    def size_bytes(self, settled: bool = False) -> dict[str, int]:
+        """File sizes; `settled`: first copy the log back and empty it (a TRUNCATE checkpoint), so
+        the sizes say what is stored rather than how far the log has grown since it last restarted."""
+        if settled:
+            import sqlite3
+
+            conn = sqlite3.connect(self.data_dir / "quorum.db", timeout=60)
+            try:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                conn.close()
         sizes = {}
         for name in ("quorum.db", "quorum.db-wal", "quorum.db-shm", "queue.db", "queue.db-wal"):
             path = self.data_dir / name
@@ -130,7 +140,7 @@ class PostgresBackend(Backend):
                           names)
         return dict(rows)
 
-    def size_bytes(self) -> dict[str, int]:
+    def size_bytes(self, settled: bool = False) -> dict[str, int]:
         size = self.query("SELECT pg_database_size(current_database())")[0][0]
         return {"database": int(size)}
 
