@@ -64,6 +64,11 @@ class FastLane:
         if match is PING:
             return await _respond(send, 200, _encode(PingOut(user_id=user)))
         project_id, _, assignment_id, action = match.groups()
+        if action == "submit":
+            body, replay = await _body(receive, self.max_body)
+            data = _submit_request(body) if body is not None else None
+            if data is None:
+                return await self.app(scope, replay, send)
         try:
             if project_id:
                 claimed = await labeling.claim_task(int(project_id), user, self.sweep_every)
@@ -72,10 +77,6 @@ class FastLane:
                 return await _respond(send, 200, _encode(claimed))
             if action == "skip":
                 return await _respond(send, 200, _encode(await labeling.skip_task(int(assignment_id), user)))
-            body, replay = await _body(receive, self.max_body)
-            data = _submit_request(body) if body is not None else None
-            if data is None:
-                return await self.app(scope, replay, send)
             return await _respond(send, 200, _encode(await labeling.submit_response(int(assignment_id), user, data)))
         except Exception as exc:
             known = errors.as_quorum_error(exc)
