@@ -112,7 +112,8 @@ def write_transaction():
 def insert_later(head: str, row: tuple) -> None:
     """Insert `row` (`head` is "INSERT INTO table (columns)"): inside a write transaction, as it
     ends, in one statement with the other rows of the same head (on PostgreSQL each statement
-    is a round trip); outside one, now."""
+    is a round trip); outside one, now. A nested write transaction that rolls back takes its
+    rows with it; a plain `atomic()` savepoint inside one does not (none of ours catches one)."""
     rows = getattr(_later, "rows", None)
     if rows is None:
         _insert({head: [row]})
