@@ -5,9 +5,11 @@ SQLite's own busy handler sleeps and retries (1, 2, 5 … 100 ms), serving nobod
 and waking late, which made the slowest claims wait far longer than the average; a
 blocked flock wakes as soon as it is free. The lock is re-entrant for its holder.
 
-Two kinds of holder: an event loop running a hot-path handler whole (server/web/hot_path.py),
-which holds it for a fraction of a millisecond, and everything else (threads, the queue,
-the CLI), which may hold it for seconds (a million-row import). The second kind also
+Two kinds of holder: an event loop running a hot-path handler's write transaction
+(server/web/hot_path.py, `short_holds`) or the WAL checkpointer finishing a round
+(server/wal_checkpoint.py), which hold it for a fraction of a millisecond to a few, and
+everything else (threads, the queue, the CLI), which may hold it for seconds (a
+million-row import). The second kind also
 holds `<database>-writers.lock`, so an event loop can tell, without waiting, whether
 waiting on the spot is safe or must be left to a thread.
 """

@@ -1,6 +1,7 @@
 """SQLite's write lock: writers in other processes are waited for, and a long writer never freezes the server.
 
-The hot path (claim, submit) runs on the event loop holding the lock (server/web/hot_path.py).
+The hot path (claim, submit) runs on the event loop and holds the lock for its write
+transactions (server/web/hot_path.py).
 These tests hold the lock from another process and from a thread, the way an import does,
 and check what a user would see: the other side waits and then gets through, and the
 server keeps answering while it waits.
