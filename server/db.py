@@ -48,7 +48,7 @@ def open_database(url: str, busy_timeout_ms: int = 10000, pool_size: int = 40) -
             autoconnect=True,
         )
     if parsed.scheme in ("postgres", "postgresql"):
-        return PooledPostgresqlDatabase(
+        return PostgresqlDatabase(
             parsed.path.lstrip("/"),
             user=parsed.username,
             password=parsed.password,
@@ -59,6 +59,38 @@ def open_database(url: str, busy_timeout_ms: int = 10000, pool_size: int = 40) -
             autoconnect=True,
         )
     raise ValueError(f"database url: unknown scheme {parsed.scheme!r} (use sqlite:/// or postgresql://)")
+
+
+class PostgresqlDatabase(PooledPostgresqlDatabase):
+    """The pool, with a transaction's BEGIN sent in front of its first statement instead of on
+    its own: every statement is a round trip to the server (about 0.3 ms here), and a claim
+    and a submit are two transactions. A transaction in which nothing ran sends nothing."""
+
+    def begin(self, isolation_level=None):
+        if isolation_level is not None or self._isolation_level:
+            return super().begin(isolation_level)
+        self.connection()                      # connect now, as BEGIN would have
+        self._state.begin_pending = True
+
+    def _execute_cursor(self, sql, params, **cursor_options):
+        if getattr(self._state, "begin_pending", False):
+            self._state.begin_pending = False
+            sql = "BEGIN; " + sql
+        return super()._execute_cursor(sql, params, **cursor_options)
+
+    def commit(self):
+        if not self._settle():
+            super().commit()
+
+    def rollback(self):
+        if not self._settle():
+            super().rollback()
+
+    def _settle(self) -> bool:
+        """Whether the transaction never began on the server (so there is nothing to end)."""
+        pending = getattr(self._state, "begin_pending", False)
+        self._state.begin_pending = False
+        return pending
 
 
 def connect(url: str, **options) -> peewee.Database:
