@@ -13,11 +13,17 @@ from server.errors import Unauthorized
 
 def api_user(request: Request) -> int:
     """The user id behind the request's bearer token (a dependency of every API route but login)."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(request.headers.get("authorization", ""))
+    if token is None:
         raise Unauthorized("send a bearer token: Authorization: Bearer <token> (POST /api/v1/auth/token)")
-    return users.user_for_token(token.strip())
+    return users.user_for_token(token)
+
+
+def bearer_token(header: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; None when it is not one."""
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
 
 
 class LoginRequired(NotAuthorizedException):

@@ -29,6 +29,7 @@ from server.errors import QuorumError
 from server.web import errors
 from server.web.api import labeling
 from server.web.api.account import PingOut
+from server.web.auth import bearer_token
 
 log = logging.getLogger("quorum")
 
@@ -90,11 +91,9 @@ def _token_user(headers) -> int | None:
     """The user behind a valid bearer token; None for anything litestar should answer (and explain)."""
     for name, value in headers:
         if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                return None
+            token = bearer_token(value.decode("latin-1"))
             try:
-                return users.user_for_token(token.strip())
+                return users.user_for_token(token) if token else None
             except QuorumError:
                 return None
     return None
