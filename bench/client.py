@@ -26,8 +26,8 @@ import msgspec
 
 from bench.server import LABELS
 
-SUBMIT_BODIES = [msgspec.json.encode({"response": {"label": label, **({"subtype": "technical"}
-                                      if label == "Diagrams" else {})}}) for label in LABELS]
+RESPONSES = [{"label": label, **({"subtype": "technical"} if label == "Diagrams" else {})} for label in LABELS]
+SUBMIT_BODIES = [msgspec.json.encode({"response": response}) for response in RESPONSES]
 
 
 class Transport:

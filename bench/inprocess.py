@@ -22,10 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.client import RESPONSES
 from bench.procstat import cpu_probe_ms
 from bench.server import make_backend
-
-LABELS = ["Graphs and Charts", "Infographics", "Multi-Figure Images", "Uncategorized"]
 FRAME = 4096 + 24
 
 
@@ -81,7 +80,7 @@ def _run(opts: argparse.Namespace, work: Path) -> int:
     def pair(tasker: int) -> None:
         with writer.short_holds():
             claimed = _claim(project.id, tasker, config.assignment.sweep_seconds)
-            submissions.submit(claimed.assignment_id, tasker, {"label": rng.choice(LABELS)})
+            submissions.submit(claimed.assignment_id, tasker, rng.choice(RESPONSES))
 
     for tasker in taskers:               # warm-up: caches, prepared statements
         pair(tasker)
