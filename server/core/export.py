@@ -1,7 +1,8 @@
 """Export: every task with responses, shaped by its task type, streamed through an exporter plugin.
 
-Rows come from one ordered query read in batches (a server-side cursor on
-PostgreSQL), so memory stays flat at a million responses.
+Rows come from one ordered query read in batches (a cursor declared in the export's
+transaction on PostgreSQL), so memory stays flat at a million responses and the first
+row leaves before the last is read.
 """
 
 from __future__ import annotations
@@ -12,19 +13,13 @@ import msgspec
 
 from server import plugins
 from server.core import projects
-from server.db import database, is_sqlite
+from server.db import database, fetch_batches
 from server.models import Project, Review
 
 FETCH = 2000
-
-
-def _rows_sql() -> str:
-    p = "?" if is_sqlite() else "%s"
-    return (
-        "SELECT t.id, t.ext_id, t.data, t.status, r.data FROM task t "
-        "JOIN response r ON r.task_id = t.id AND r.rejected = " + ("0" if is_sqlite() else "false") + " "
-        f"WHERE t.project_id = {p} AND r.project_id = {p} ORDER BY r.task_id, r.id"   # the response index's order: no sort
-    )
+ROWS = ("SELECT t.id, t.ext_id, t.data, t.status, r.data FROM task t "
+        "JOIN response r ON r.task_id = t.id AND r.rejected = ? "
+        "WHERE t.project_id = ? AND r.project_id = ? ORDER BY r.task_id, r.id")   # the response index's order: no sort
 
 
 def _fixes(project: Project) -> dict[int, dict]:
@@ -57,10 +52,8 @@ def rows(project: Project) -> Iterator[dict]:
         return found
 
     with database.atomic():
-        cursor = _cursor()
-        cursor.execute(_rows_sql(), (project.id, project.id))
         current, responses = None, []
-        while batch := cursor.fetchmany(FETCH):
+        for batch in fetch_batches(ROWS, (False, project.id, project.id), FETCH, name="quorum_export"):
             for task_id, ext_id, data, status, response in batch:
                 if current is not None and current[0] != task_id:
                     yield row(current, responses)
@@ -69,14 +62,6 @@ def rows(project: Project) -> Iterator[dict]:
                 responses.append(decode(response))
         if current is not None:
             yield row(current, responses)
-        cursor.close()
-
-
-def _cursor():
-    if is_sqlite():
-        return database.cursor()
-    # peewee keeps psycopg2 in autocommit: a server-side cursor must be WITH HOLD to outlive that
-    return database.connection().cursor(name="quorum_export", withhold=True)
 
 
 def stream(project: Project, fmt: str) -> Iterator[bytes]:
