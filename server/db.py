@@ -78,6 +78,16 @@ class PostgresqlDatabase(PooledPostgresqlDatabase):
             sql = "BEGIN; " + sql
         return super()._execute_cursor(sql, params, **cursor_options)
 
+    def cursor(self, named_cursor=None):
+        """A cursor for the driver's own calls (executemany, execute_values), which bypass
+        `_execute_cursor`: a BEGIN still pending is sent first, on its own, or their statements
+        would run in autocommit outside the transaction and survive its rollback."""
+        cursor = super().cursor(named_cursor)
+        if getattr(self._state, "begin_pending", False):
+            self._state.begin_pending = False
+            cursor.execute("BEGIN")
+        return cursor
+
     def commit(self):
         if not self._settle():
             super().commit()

@@ -1,6 +1,7 @@
 """PostgreSQL transactions send BEGIN with their first statement (server/db.py
 `PostgresqlDatabase`): still all or nothing, savepoints still roll back alone, a failing
-first statement leaves the connection usable, and BEGIN never travels on its own."""
+first statement leaves the connection usable, BEGIN travels on its own only ahead of the
+driver's own cursor calls, and those are inside the transaction too."""
 
 from __future__ import annotations
 
@@ -67,3 +68,19 @@ def test_begin_travels_with_the_first_statement(quorum):
         database.obj.query_hooks.remove(hook)
     assert sent[0].startswith("BEGIN; SELECT 1") and sent[1] == "SELECT 2", sent
     assert "BEGIN" not in sent
+
+
+@POSTGRES
+def test_a_raw_cursor_first_in_a_transaction_rolls_back_with_it(quorum):
+    """executemany and execute_values take the driver's cursor, not `execute`: as a transaction's
+    first statement theirs must still be inside it (verdicts, imported rows)."""
+    before = _names()
+    with pytest.raises(Boom):
+        with write_transaction():
+            database.cursor().executemany("INSERT INTO space (name, created_at) VALUES (%s, 0)",
+                                          [("raw-1",), ("raw-2",)])
+            raise Boom
+    assert _names() == before
+    with write_transaction():
+        database.cursor().executemany("INSERT INTO space (name, created_at) VALUES (%s, 0)", [("raw-3",)])
+    assert "raw-3" in _names()
