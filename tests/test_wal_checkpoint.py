@@ -30,7 +30,10 @@ def _database(tmp_path):
 
 
 def _write(db, rows: int) -> None:
-    """Transactions one after another, the way the hot path takes them: each a page or two of log."""
+    """Transactions one after another, the way the hot path takes them: each a page or two of log,
+    and the interpreter let go between them, as an event loop does waiting on its sockets. (A
+    thread that takes the lock again without ever letting go keeps the checkpointer's turn from
+    coming: Python's mutex is not first come, first served.)"""
     for _ in range(rows):
         writer.acquire(db.database, loop=True)
         try:
@@ -38,6 +41,7 @@ def _write(db, rows: int) -> None:
                 db.execute_sql("INSERT INTO item (body) VALUES (?)", (os.urandom(3000),))
         finally:
             writer.release()
+        time.sleep(0)
 
 
 def _writers(db, threads: int, rows: int) -> None:
