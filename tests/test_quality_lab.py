@@ -117,6 +117,32 @@ def test_simulation_removes_the_weak_pauses_the_bot_and_never_touches_the_good(t
                             for r in results])
 
 
+def test_fast_answers_are_measured_against_the_median_of_recent_live_answers(tmp_path, quorum):
+    """The project's median answer time comes from its recent live answers only (evaluation
+    answers, which the tasker cannot tell apart, are scored, not timed into it), follows the
+    work as it changes, and an answer under a quarter of it counts as fast."""
+    owner, project = _project(tmp_path, 700, require_calibration=False, evaluation_rate=0.5)
+    _gold(owner, project, "evaluation", 40)
+    batches.create(project, batches.BatchRequest(kind="production"), owner.id)
+    off = '[[rule]]\nname = "{}"\non = "submission.created"\nwhen = "false"\nthen = "pause"\nenabled = false\n'
+    rule_sets.replace(project, off.format("too fast to be reading"), owner.id)
+    project = projects.get(project.id)
+    assert standing.median_seconds(project) == 0.0, "no answers yet: nothing to compare with"
+    slow, rng = _tasker("slow"), random.Random(5)
+    kinds = [Task.get_by_id(_work(project, slow, 1.0, 40.0 if n % 2 else 30.0, rng).task_id).kind
+             for n in range(80)]
+    assert "evaluation" in kinds and "live" in kinds
+    assert 29 <= standing.median_seconds(project) <= 41
+    quick = _tasker("quick")
+    for _ in range(10):
+        _work(project, quick, 1.0, 2.0, rng)
+    assert standing.get(project, quick).fast == 10, "2 s against a median over 29 s"
+    assert standing.get(project, slow).fast == 0
+    for _ in range(600):                    # the work changes: 8 s answers push the old ones out
+        _work(project, quick, 1.0, 8.0, rng)
+    assert 7.9 <= standing.median_seconds(project) <= 8.1
+
+
 def test_a_removed_tasker_loses_leases_at_once_and_keeps_their_work_marked(tmp_path, quorum):
     owner, project = _project(tmp_path, 30, require_calibration=False, evaluation_rate=0.5)
     _gold(owner, project, "evaluation", 12)

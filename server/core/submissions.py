@@ -160,8 +160,10 @@ def _insert(a: Answer, judged: str, reworked: bool, score: float | None, now: fl
 
 def _count(a: Answer, response_id: int, score: float | None, now: float) -> standing.TaskerStanding:
     """Count the answer for the tasker (and its score, for an evaluation task)."""
-    st = standing.count_submission(a.project, a.tasker_id, now - a.claimed_at, standing.median_seconds(a.project),
-                                   now)
+    seconds = now - a.claimed_at
+    st = standing.count_submission(a.project, a.tasker_id, seconds, standing.median_seconds(a.project), now)
+    if a.kind == "live":
+        standing.answered(a.project.id, seconds)
     if score is not None:
         standing.count_evaluation(st, response_id, a.phase, score, now)
     return st
