@@ -6,6 +6,12 @@ connection the first time that connection runs it (PREPARE, then EXECUTE with th
 values), as psycopg 3's prepare_threshold does. A statement PostgreSQL will not prepare
 (a parameter whose type it cannot infer) is run plainly from then on; the PREPARE runs
 under a savepoint inside a transaction, so its failure never breaks the caller's.
+
+After five runs PostgreSQL may keep one generic plan for a prepared statement, chosen
+without its values. That suits the lookups by key the hot path makes; a query whose best
+plan depends on the values (the most recent rows of one project, joined to another table)
+can go badly wrong: the project median once became a merge join over every task, 2-8 s a
+call. Keep such queries off paths that run them often.
 """
 
 from __future__ import annotations
