@@ -1,6 +1,9 @@
 """SQLite's one writer, queued fairly: the lock every write transaction takes before BEGIN IMMEDIATE.
 
 Threads of a process queue on a mutex, processes on an flock of `<database>-writer.lock`.
+The mutex is not first come, first served: a thread that takes it again without letting go
+of the interpreter in between can keep a waiting thread out (every holder here lets go
+between holds: an event loop waits on its sockets, a request thread on its client).
 SQLite's own busy handler sleeps and retries (1, 2, 5 … 100 ms), serving nobody in order
 and waking late, which made the slowest claims wait far longer than the average; a
 blocked flock wakes as soon as it is free. The lock is re-entrant for its holder.
