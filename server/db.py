@@ -73,8 +73,7 @@ class PostgresqlDatabase(PooledPostgresqlDatabase):
         self._state.begin_pending = True
 
     def _execute_cursor(self, sql, params, **cursor_options):
-        if getattr(self._state, "begin_pending", False):
-            self._state.begin_pending = False
+        if self._take_pending_begin():
             sql = "BEGIN; " + sql
         return super()._execute_cursor(sql, params, **cursor_options)
 
@@ -83,25 +82,23 @@ class PostgresqlDatabase(PooledPostgresqlDatabase):
         `_execute_cursor`: a BEGIN still pending is sent first, on its own, or their statements
         would run in autocommit outside the transaction and survive its rollback."""
         cursor = super().cursor(named_cursor)
-        if getattr(self._state, "begin_pending", False):
-            self._state.begin_pending = False
+        if self._take_pending_begin():
             cursor.execute("BEGIN")
         return cursor
 
     def commit(self):
-        if not self._settle():
+        if not self._take_pending_begin():     # never began on the server: nothing to end
             super().commit()
 
     def rollback(self):
-        if not self._settle():
+        if not self._take_pending_begin():
             super().rollback()
 
-    def _settle(self) -> bool:
-        """Whether the transaction never began on the server (so there is nothing to end)."""
+    def _take_pending_begin(self) -> bool:
+        """Whether this thread's transaction has not yet sent its BEGIN; it is then no longer pending."""
         pending = getattr(self._state, "begin_pending", False)
         self._state.begin_pending = False
         return pending
-
 
 def connect(url: str, **options) -> peewee.Database:
     """Open the database for `url` and bind every model to it."""
